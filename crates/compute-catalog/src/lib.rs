@@ -1,0 +1,1 @@
+//! GPU catalogs for the compute SDK: loading, normalisation, queries and offer planning.

@@ -1,0 +1,1 @@
+//! The reference in-memory provider of the compute SDK, with fault injection.

@@ -1,0 +1,1 @@
+//! The async provider contract of the compute SDK, with credentials, waiters, retry and tracing layers.

@@ -1,0 +1,1 @@
+//! Data model of the compute SDK: ids, units, money, instances, lifecycle and errors.

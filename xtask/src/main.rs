@@ -1,0 +1,3 @@
+//! Project automation entry point.
+
+fn main() {}
