@@ -307,13 +307,13 @@ impl CreateInstance {
                 ),
             ));
         }
-        if let (Some(zone), Some(type_zone)) = (&self.zone, self.instance_type.zone()) {
-            if zone != type_zone {
-                return Err(Error::invalid(
-                    "zone",
-                    format!("`{zone}` differs from the instance type's zone `{type_zone}`"),
-                ));
-            }
+        if let (Some(zone), Some(type_zone)) = (&self.zone, self.instance_type.zone())
+            && zone != type_zone
+        {
+            return Err(Error::invalid(
+                "zone",
+                format!("`{zone}` differs from the instance type's zone `{type_zone}`"),
+            ));
         }
         if let Some(cluster) = &self.cluster {
             validate_cluster_name(cluster)?;
