@@ -1,0 +1,198 @@
+//! The CLI's error: one line of message, an optional hint, and the exit code it maps to.
+
+use std::{fmt, io, path::Path};
+
+use compute_types::{Error, ErrorKind};
+
+/// Exit code of a failed operation.
+pub(crate) const EXIT_FAILED: u8 = 1;
+/// Exit code of bad usage or invalid input.
+pub(crate) const EXIT_USAGE: u8 = 2;
+
+/// A failure to report: `error: <message>` and, when set, `hint: <hint>` on stderr.
+#[derive(Debug)]
+pub(crate) struct CliError {
+    code: u8,
+    message: String,
+    hint: Option<String>,
+}
+
+/// The CLI's result type.
+pub(crate) type CliResult<T = ()> = Result<T, CliError>;
+
+impl CliError {
+    /// A failed operation (exit 1).
+    pub(crate) fn failed(message: impl Into<String>) -> Self {
+        Self {
+            code: EXIT_FAILED,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Bad usage or invalid input (exit 2).
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        Self {
+            code: EXIT_USAGE,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Ends the program without a message (stdout was closed by the reader).
+    pub(crate) fn silent() -> Self {
+        Self {
+            code: 0,
+            message: String::new(),
+            hint: None,
+        }
+    }
+
+    /// Adds a hint line.
+    pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Replaces the exit code with the usage code (the input named something wrong).
+    pub(crate) fn as_usage(mut self) -> Self {
+        self.code = EXIT_USAGE;
+        self
+    }
+
+    /// Prefixes the message with what was being done.
+    pub(crate) fn context(mut self, what: impl fmt::Display) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+
+    /// Returns the exit code.
+    pub(crate) fn code(&self) -> u8 {
+        self.code
+    }
+
+    /// Returns the message.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Returns the hint.
+    pub(crate) fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
+    /// An I/O failure on `path`, named in the message.
+    pub(crate) fn io(what: &str, path: &Path, err: &io::Error) -> Self {
+        Self::failed(format!("cannot {what} {}: {err}", path.display()))
+    }
+
+    /// Writes the error to stderr as `error: ...` and optionally `hint: ...`.
+    pub(crate) fn report(&self) {
+        if self.message.is_empty() {
+            return;
+        }
+        let message = one_line(&self.message);
+        eprintln!("error: {message}");
+        if let Some(hint) = &self.hint {
+            eprintln!("hint: {}", one_line(hint));
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<Error> for CliError {
+    /// Invalid input is a usage error (exit 2); everything else is a failed operation.
+    fn from(err: Error) -> Self {
+        let code = match err.kind() {
+            ErrorKind::InvalidRequest => EXIT_USAGE,
+            _ => EXIT_FAILED,
+        };
+        let hint = hint_for(&err);
+        Self {
+            code,
+            message: describe(&err),
+            hint,
+        }
+    }
+}
+
+/// The error's message with its causes, on one line.
+pub(crate) fn describe(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// A hint for errors whose fix is not obvious from the message.
+fn hint_for(err: &Error) -> Option<String> {
+    let hint = match err.kind() {
+        ErrorKind::CapacityUnavailable => {
+            "try another location with --location, or see `computectl plan` for other offers"
+        }
+        ErrorKind::QuotaExceeded => "ask the provider for more quota, or use fewer nodes",
+        ErrorKind::Unauthenticated | ErrorKind::PermissionDenied => {
+            "check the provider's credentials"
+        }
+        ErrorKind::RateLimited | ErrorKind::Unavailable | ErrorKind::Timeout => {
+            "the provider may be busy; run the command again"
+        }
+        _ => return None,
+    };
+    Some(hint.to_owned())
+}
+
+/// Folds a message onto one line, so every error is exactly one `error:` line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_input_is_a_usage_error() {
+        let err = CliError::from(Error::invalid("--allow", "`x` is not a rule"));
+
+        assert_eq!(err.code(), EXIT_USAGE);
+        assert!(err.message().contains("--allow"));
+    }
+
+    #[test]
+    fn operation_failures_exit_one_with_a_hint() {
+        let err = CliError::from(Error::new(ErrorKind::CapacityUnavailable, "no H100 left"));
+
+        assert_eq!(err.code(), EXIT_FAILED);
+        assert!(err.hint().is_some_and(|h| h.contains("--location")));
+    }
+
+    #[test]
+    fn messages_fold_to_one_line() {
+        let text = one_line("first\n  second\tthird");
+
+        assert_eq!(text, "first second third");
+    }
+
+    #[test]
+    fn causes_are_joined_once() {
+        let io = io::Error::other("disk full");
+        let err = Error::internal("cannot save state").with_source(io);
+
+        let text = describe(&err);
+
+        assert_eq!(text, "internal: cannot save state: disk full");
+    }
+}
