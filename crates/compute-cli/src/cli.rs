@@ -257,6 +257,10 @@ pub(crate) struct LsArgs {
     /// Only this cluster's nodes.
     #[arg(long, value_name = "NAME")]
     pub(crate) cluster: Option<String>,
+
+    /// Include terminating and terminated instances.
+    #[arg(short, long)]
+    pub(crate) all: bool,
 }
 
 /// Arguments of `show`.

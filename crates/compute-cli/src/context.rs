@@ -3,8 +3,11 @@
 
 use std::{
     path::{Path, PathBuf},
-    sync::OnceLock,
+    sync::{Arc, OnceLock},
+    time::Duration,
 };
+
+use compute_provider::{Provider, WaitOptions};
 
 use crate::{
     cli::GlobalArgs,
@@ -66,6 +69,19 @@ impl Context {
     /// Returns the cluster inventory beside the state file.
     pub(crate) fn inventory(&self) -> Inventory {
         Inventory::beside(&self.state_path)
+    }
+
+    /// Returns the provider, wrapped in the retry and tracing layers.
+    ///
+    /// # Errors
+    /// Exit 1 when the provider cannot be opened.
+    pub(crate) fn provider(&self) -> CliResult<Arc<dyn Provider>> {
+        Err(CliError::failed("provider not wired yet"))
+    }
+
+    /// How long and how often to wait for instances.
+    pub(crate) fn wait_options(&self, timeout: Duration) -> WaitOptions {
+        WaitOptions::new(timeout).with_poll_interval(Duration::from_millis(200))
     }
 
     /// Runs a future to completion on a single-threaded runtime made on first use.

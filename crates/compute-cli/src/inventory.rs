@@ -24,9 +24,34 @@ use crate::error::{CliError, CliResult};
 /// Version of the inventory file format.
 const FORMAT_VERSION: u32 = 1;
 
+/// Where a cluster is in its life, as far as the CLI knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ClusterState {
+    /// `up` recorded it and is creating its nodes (or was interrupted doing so).
+    Creating,
+    /// Every node was running when `up` finished.
+    Up,
+    /// `down` terminated every node; kept so a second `down` knows the name.
+    Down,
+}
+
+impl ClusterState {
+    /// Returns the lower-case name.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Creating => "creating",
+            Self::Up => "up",
+            Self::Down => "down",
+        }
+    }
+}
+
 /// What the CLI knows about one cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ClusterSpec {
+    /// Where the cluster is in its life.
+    pub(crate) state: ClusterState,
     /// Number of nodes.
     pub(crate) nodes: u32,
     /// The nodes' instance type.
@@ -253,6 +278,7 @@ mod tests {
 
     fn spec(nodes: u32) -> ClusterSpec {
         ClusterSpec {
+            state: ClusterState::Up,
             nodes,
             instance_type: "fake/us-east-1//gpu_8x_h100".parse().unwrap(),
             location: LocationId::new("us-east-1").unwrap(),

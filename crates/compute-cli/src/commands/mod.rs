@@ -1,9 +1,28 @@
-//! One module per command; [`run`] dispatches the parsed command line to them.
+//! One module per command; [`run`] dispatches the parsed command line to them, and the
+//! helpers here find clusters, nodes and prices the same way for every command.
+
+mod down;
+mod firewall;
+mod locations;
+mod ls;
+mod plan;
+mod show;
+mod sweep;
+mod types;
+mod up;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::Utc;
+use compute_provider::{InstanceTypeFilter, ListInstances, Provider, is_gone_or_going};
+use compute_types::{Instance, InstanceTypeId, Price, RefId, TAG_CLUSTER};
 
 use crate::{
     cli::{Command, FirewallCommand},
     context::Context,
     error::{CliError, CliResult},
+    inventory::{ClusterSpec, ClusterState, Clusters},
+    views::InstanceView,
 };
 
 /// Runs one command.
@@ -11,19 +30,145 @@ use crate::{
 /// # Errors
 /// Whatever the command reports; the caller prints it and exits with its code.
 pub(crate) fn run(cx: &Context, command: &Command) -> CliResult {
-    let _ = cx;
-    let name = match command {
-        Command::Types(_) => "types",
-        Command::Locations => "locations",
-        Command::Plan(_) => "plan",
-        Command::Up(_) => "up",
-        Command::Ls(_) => "ls",
-        Command::Show(_) => "show",
-        Command::Down(_) => "down",
-        Command::Firewall(FirewallCommand::Check(_)) => "firewall check",
-        Command::Firewall(FirewallCommand::Render(_)) => "firewall render",
-        Command::Firewall(FirewallCommand::Lint(_)) => "firewall lint",
-        Command::Sweep(_) => "sweep",
+    match command {
+        Command::Types(args) => types::run(cx, args),
+        Command::Locations => locations::run(cx),
+        Command::Plan(args) => plan::run(cx, args),
+        Command::Up(args) => up::run(cx, args),
+        Command::Ls(args) => ls::run(cx, args),
+        Command::Show(args) => show::run(cx, args),
+        Command::Down(args) => down::run(cx, args),
+        Command::Firewall(FirewallCommand::Check(args)) => firewall::check(cx, args),
+        Command::Firewall(FirewallCommand::Render(args)) => firewall::render(cx, args),
+        Command::Firewall(FirewallCommand::Lint(args)) => firewall::lint(cx, args),
+        Command::Sweep(args) => sweep::run(cx, args),
+    }
+}
+
+/// Returns the recorded cluster `name`, or a usage error listing the known ones.
+///
+/// # Errors
+/// Exit 2 when the inventory has no cluster of that name.
+pub(crate) fn known_cluster<'a>(clusters: &'a Clusters, name: &str) -> CliResult<&'a ClusterSpec> {
+    clusters.get(name).ok_or_else(|| {
+        let live: Vec<&str> = clusters
+            .iter()
+            .filter(|(_, spec)| spec.state != ClusterState::Down)
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let hint = if live.is_empty() {
+            "no clusters exist yet; create one with `computectl up`".to_owned()
+        } else {
+            format!("known clusters: {}", live.join(", "))
+        };
+        CliError::usage(format!("unknown cluster `{name}`")).with_hint(hint)
+    })
+}
+
+/// Returns the live cluster `name`: recorded and not torn down.
+///
+/// # Errors
+/// Exit 2 when the cluster is unknown or down.
+pub(crate) fn live_cluster<'a>(clusters: &'a Clusters, name: &str) -> CliResult<&'a ClusterSpec> {
+    let spec = known_cluster(clusters, name)?;
+    if spec.state == ClusterState::Down {
+        return Err(
+            CliError::usage(format!("cluster `{name}` is down")).with_hint(format!(
+                "bring it back with `computectl up --cluster {name} ...`"
+            )),
+        );
+    }
+    Ok(spec)
+}
+
+/// Lists the live (not terminating or terminated) nodes of a cluster, ordered by ref id.
+///
+/// # Errors
+/// The provider's listing errors (exit 1).
+pub(crate) async fn cluster_nodes(
+    provider: &dyn Provider,
+    name: &str,
+    spec: &ClusterSpec,
+) -> CliResult<Vec<Instance>> {
+    let filter = ListInstances::all().with_tag(TAG_CLUSTER, name)?;
+    let listed = provider.list_instances(&filter).await?;
+
+    let ref_ids: BTreeSet<&RefId> = spec.node_ref_ids.iter().collect();
+    let mut nodes: Vec<Instance> = listed
+        .into_iter()
+        .filter(|i| ref_ids.contains(i.ref_id()) && !is_gone_or_going(i.state()))
+        .collect();
+    nodes.sort_by(|a, b| node_order(a).cmp(&node_order(b)));
+    Ok(nodes)
+}
+
+/// Sorts `demo-2` before `demo-10`: by the numeric suffix of the ref id, then by text.
+fn node_order(instance: &Instance) -> (u64, String) {
+    let ref_id = instance.ref_id().as_str();
+    let index = ref_id
+        .rsplit_once('-')
+        .and_then(|(_, n)| n.parse().ok())
+        .unwrap_or(u64::MAX);
+    (index, ref_id.to_owned())
+}
+
+/// Finds one instance among `candidates` by cloud id, name or ref id.
+pub(crate) fn find_instance<'a>(candidates: &'a [Instance], wanted: &str) -> Option<&'a Instance> {
+    candidates
+        .iter()
+        .find(|i| i.id().as_str() == wanted)
+        .or_else(|| candidates.iter().find(|i| i.ref_id().as_str() == wanted))
+        .or_else(|| candidates.iter().find(|i| i.identity.name == wanted))
+}
+
+/// Whole-instance prices by type id and usage class (`true` for spot).
+pub(crate) type Prices = BTreeMap<(InstanceTypeId, bool), Price>;
+
+/// Looks up the whole-instance prices of the instances' types at the provider.
+///
+/// A price that is unknown, or covers only part of the instance, is left out. Price lookup
+/// is best effort: a failing provider call leaves every price out rather than failing.
+pub(crate) async fn prices(provider: &dyn Provider, instances: &[Instance]) -> Prices {
+    if instances.is_empty() {
+        return Prices::new();
+    }
+    let mut filter = InstanceTypeFilter::all();
+    let names: BTreeSet<&str> = instances.iter().map(Instance::instance_type).collect();
+    for name in names {
+        filter = filter.with_type_name(name);
+    }
+
+    let types = match provider.instance_types(&filter).await {
+        Ok(types) => types,
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot look up prices");
+            return Prices::new();
+        }
     };
-    Err(CliError::failed(format!("`{name}` is not wired yet")))
+    let mut out = Prices::new();
+    for t in types {
+        for spot in [false, true] {
+            if let Some(price) = t.instance_price(spot) {
+                out.insert((t.id.clone(), spot), price);
+            }
+        }
+    }
+    out
+}
+
+/// Views of `instances`, priced from `prices` (spot instances at the spot price).
+pub(crate) fn instance_views(instances: &[Instance], prices: &Prices) -> Vec<InstanceView> {
+    let now = Utc::now();
+    instances
+        .iter()
+        .map(|i| {
+            let id = &i.compute.instance_type_id;
+            let spot = i.compute.spot;
+            let price = prices
+                .get(&(id.clone(), spot))
+                .or_else(|| prices.get(&(id.with_zone(None), spot)))
+                .copied();
+            InstanceView::new(i, price, now)
+        })
+        .collect()
 }

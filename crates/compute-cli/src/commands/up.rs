@@ -1,0 +1,12 @@
+//! `computectl up`.
+
+use crate::{
+    context::Context,
+    error::{CliError, CliResult},
+};
+
+/// Not wired yet.
+pub(super) fn run(cx: &Context, _args: &crate::cli::UpArgs) -> CliResult {
+    let _ = cx;
+    Err(CliError::failed("not wired yet"))
+}
