@@ -1,0 +1,432 @@
+//! Deliberately broken providers: wrappers with one defect each, which prove the suite
+//! has teeth.
+//!
+//! [`Broken`] wraps any `Arc<dyn Provider>` and forwards every call, except that it
+//! breaks the contract in the one way its [`Defect`] names. This crate's tests wrap the
+//! fake with each defect and check that a named case fails; a provider engineer can do
+//! the same with a new provider to see which cases guard which promise.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::{Arc, Mutex, MutexGuard},
+};
+
+use async_trait::async_trait;
+use compute_provider::{
+    ApiScope, ChangeInstanceType, CreateInstance, FaultInjection, Firewall, Images,
+    InstanceTypeFilter, ListInstances, LocationsQuery, NetworkProbe, Probe, ProbeResult,
+    ProbeSource, Provider, QuotaInfo, Reboot, ResizeVolume, StopStart, UpdateTags,
+};
+use compute_types::{
+    Capabilities, Error, ErrorKind, FirewallRule, FirewallRuleId, FirewallRules, Instance,
+    InstanceId, InstanceState, InstanceType, InstanceTypeId, Location, PortRange, ProviderId,
+    RefId, Result, TAG_REF_ID,
+};
+
+/// One way to break the provider contract.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Defect {
+    /// Instances come back without the caller's ref id or its ownership tag.
+    DropsRefId,
+    /// A repeated create with the same ref id makes a second instance.
+    DuplicatesRepeatedRefId,
+    /// A create that fails (without an unknown outcome) leaves an instance behind.
+    LeavesInstanceAfterFailedCreate,
+    /// Declares reboot, but the call returns `Unsupported`.
+    DeclaresUnimplementedCapability,
+    /// Lists come from a snapshot refreshed hourly, taken before anything was created.
+    StaleLists,
+    /// Opens every port of a rule's protocol, while reporting the rule as asked.
+    WidensFirewallRules,
+    /// The probe says instances of different clusters reach each other.
+    LetsClustersTalk,
+    /// Reports pending instances as running, before they have an address.
+    RunningBeforeAddress,
+    /// Mints new instance type ids on every listing.
+    UnstableTypeIds,
+    /// A second terminate fails with `NotFound`.
+    TerminateNotIdempotent,
+    /// An unknown instance is `Internal`, not `NotFound`.
+    WrongNotFoundKind,
+    /// Ignores the location filter of instance and type listings.
+    IgnoresLocationFilter,
+}
+
+impl Defect {
+    /// Every defect.
+    pub const ALL: [Self; 12] = [
+        Self::DropsRefId,
+        Self::DuplicatesRepeatedRefId,
+        Self::LeavesInstanceAfterFailedCreate,
+        Self::DeclaresUnimplementedCapability,
+        Self::StaleLists,
+        Self::WidensFirewallRules,
+        Self::LetsClustersTalk,
+        Self::RunningBeforeAddress,
+        Self::UnstableTypeIds,
+        Self::TerminateNotIdempotent,
+        Self::WrongNotFoundKind,
+        Self::IgnoresLocationFilter,
+    ];
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Ref ids already created, for [`Defect::DuplicatesRepeatedRefId`].
+    seen_ref_ids: BTreeSet<RefId>,
+    /// Listings so far, for [`Defect::UnstableTypeIds`].
+    type_listings: u64,
+    /// The rules each instance was asked for, for [`Defect::WidensFirewallRules`].
+    asked_rules: BTreeMap<InstanceId, FirewallRules>,
+    /// The hourly snapshot [`Defect::StaleLists`] serves: empty, taken at construction.
+    snapshot: Vec<Instance>,
+}
+
+/// A provider that forwards to `inner` but has one [`Defect`].
+///
+/// ```
+/// # fn demo(inner: std::sync::Arc<dyn compute_provider::Provider>) {
+/// use std::sync::Arc;
+///
+/// use compute_conformance::broken::{Broken, Defect};
+/// use compute_provider::Provider;
+///
+/// let broken: Arc<dyn Provider> = Arc::new(Broken::new(inner, Defect::StaleLists));
+/// # let _ = broken;
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Broken {
+    inner: Arc<dyn Provider>,
+    defect: Defect,
+    state: Mutex<State>,
+}
+
+impl Broken {
+    /// Wraps `inner` with `defect`.
+    pub fn new(inner: Arc<dyn Provider>, defect: Defect) -> Self {
+        Self {
+            inner,
+            defect,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Returns the defect.
+    pub fn defect(&self) -> Defect {
+        self.defect
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies the defect to an instance on its way out.
+    fn distort(&self, mut instance: Instance) -> Result<Instance> {
+        match self.defect {
+            Defect::DropsRefId => {
+                instance.identity.ref_id = RefId::new("unset")?;
+                instance.tags.remove(TAG_REF_ID);
+            }
+            Defect::RunningBeforeAddress if instance.state() == InstanceState::Pending => {
+                instance.lifecycle.status.state = InstanceState::Running;
+            }
+            Defect::WidensFirewallRules => {
+                if let Some(rules) = self.state().asked_rules.get(instance.id()) {
+                    instance.network.firewall_rules = rules.clone();
+                }
+            }
+            _ => {}
+        }
+        Ok(instance)
+    }
+
+    /// Opens every port of a TCP or UDP rule.
+    fn widen(rule: &FirewallRule) -> FirewallRule {
+        let mut wide = rule.clone();
+        if wide.protocol.has_ports() {
+            wide.ports = Some(PortRange::ALL);
+        }
+        wide
+    }
+
+    async fn create(&self, request: &CreateInstance) -> Result<Instance> {
+        match self.defect {
+            Defect::DuplicatesRepeatedRefId => {
+                let repeat = !self.state().seen_ref_ids.insert(request.ref_id.clone());
+                if !repeat {
+                    return self.inner.create_instance(request).await;
+                }
+                let mut twin = request.clone();
+                twin.ref_id = RefId::new(format!("{}-twin", request.ref_id))?;
+                let mut instance = self.inner.create_instance(&twin).await?;
+                instance.identity.ref_id = request.ref_id.clone();
+                instance
+                    .tags
+                    .insert_reserved(TAG_REF_ID, request.ref_id.as_str())?;
+                Ok(instance)
+            }
+            Defect::LeavesInstanceAfterFailedCreate => {
+                match self.inner.create_instance(request).await {
+                    Err(err) if !err.is_outcome_unknown() => {
+                        // The half-made instance of a real cloud, made here by retrying.
+                        let _ = self.inner.create_instance(request).await;
+                        Err(err)
+                    }
+                    other => other,
+                }
+            }
+            Defect::WidensFirewallRules => {
+                let mut wide = request.clone();
+                wide.firewall_rules.ingress = request
+                    .firewall_rules
+                    .ingress
+                    .iter()
+                    .map(Self::widen)
+                    .collect();
+                let instance = self.inner.create_instance(&wide).await?;
+                self.state()
+                    .asked_rules
+                    .insert(instance.id().clone(), request.firewall_rules.clone());
+                Ok(instance)
+            }
+            _ => self.inner.create_instance(request).await,
+        }
+    }
+}
+
+#[async_trait]
+#[deny(clippy::missing_trait_methods)]
+impl Provider for Broken {
+    fn id(&self) -> &ProviderId {
+        self.inner.id()
+    }
+
+    fn api_scope(&self) -> ApiScope {
+        self.inner.api_scope()
+    }
+
+    fn create_features(&self) -> Capabilities {
+        self.inner.create_features()
+    }
+
+    async fn locations(&self, query: &LocationsQuery) -> Result<Vec<Location>> {
+        self.inner.locations(query).await
+    }
+
+    async fn instance_types(&self, filter: &InstanceTypeFilter) -> Result<Vec<InstanceType>> {
+        let mut filter = filter.clone();
+        if self.defect == Defect::IgnoresLocationFilter {
+            filter.locations.clear();
+        }
+        let types = self.inner.instance_types(&filter).await?;
+        if self.defect != Defect::UnstableTypeIds {
+            return Ok(types);
+        }
+
+        let listing = {
+            let mut state = self.state();
+            state.type_listings += 1;
+            state.type_listings
+        };
+        types
+            .into_iter()
+            .map(|mut t| {
+                let name = format!("{}.r{listing}", t.name());
+                t.id = InstanceTypeId::from_parts(
+                    t.provider().clone(),
+                    t.location().clone(),
+                    t.id.zone().cloned(),
+                    name,
+                )?;
+                Ok(t)
+            })
+            .collect()
+    }
+
+    async fn create_instance(&self, request: &CreateInstance) -> Result<Instance> {
+        let instance = self.create(request).await?;
+        self.distort(instance)
+    }
+
+    async fn get_instance(&self, id: &InstanceId) -> Result<Instance> {
+        match self.inner.get_instance(id).await {
+            Ok(instance) => self.distort(instance),
+            Err(e)
+                if self.defect == Defect::WrongNotFoundKind && e.kind() == ErrorKind::NotFound =>
+            {
+                Err(Error::internal("lookup failed"))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list_instances(&self, filter: &ListInstances) -> Result<Vec<Instance>> {
+        let listed = match self.defect {
+            Defect::StaleLists => {
+                let state = self.state();
+                state
+                    .snapshot
+                    .iter()
+                    .filter(|i| filter.matches(i))
+                    .cloned()
+                    .collect()
+            }
+            Defect::IgnoresLocationFilter => {
+                let mut loose = filter.clone();
+                loose.locations.clear();
+                self.inner.list_instances(&loose).await?
+            }
+            _ => self.inner.list_instances(filter).await?,
+        };
+        listed.into_iter().map(|i| self.distort(i)).collect()
+    }
+
+    async fn terminate_instance(&self, id: &InstanceId) -> Result<()> {
+        if self.defect == Defect::TerminateNotIdempotent {
+            let gone = match self.inner.get_instance(id).await {
+                Ok(instance) => matches!(
+                    instance.state(),
+                    InstanceState::Terminating | InstanceState::Terminated
+                ),
+                Err(e) => e.kind() == ErrorKind::NotFound,
+            };
+            if gone {
+                return Err(Error::not_found(format!("instance {id} is already gone")));
+            }
+        }
+        self.inner.terminate_instance(id).await
+    }
+
+    fn stop_start(&self) -> Option<&dyn StopStart> {
+        self.inner.stop_start()
+    }
+
+    fn reboot(&self) -> Option<&dyn Reboot> {
+        if self.defect == Defect::DeclaresUnimplementedCapability {
+            return Some(self);
+        }
+        self.inner.reboot()
+    }
+
+    fn resize_volume(&self) -> Option<&dyn ResizeVolume> {
+        self.inner.resize_volume()
+    }
+
+    fn change_type(&self) -> Option<&dyn ChangeInstanceType> {
+        self.inner.change_type()
+    }
+
+    fn firewall(&self) -> Option<&dyn Firewall> {
+        match self.inner.firewall() {
+            Some(_) if self.defect == Defect::WidensFirewallRules => Some(self),
+            other => other,
+        }
+    }
+
+    fn update_tags(&self) -> Option<&dyn UpdateTags> {
+        self.inner.update_tags()
+    }
+
+    fn images(&self) -> Option<&dyn Images> {
+        self.inner.images()
+    }
+
+    fn quota(&self) -> Option<&dyn QuotaInfo> {
+        self.inner.quota()
+    }
+
+    fn network_probe(&self) -> Option<&dyn NetworkProbe> {
+        match self.inner.network_probe() {
+            Some(_) if self.defect == Defect::LetsClustersTalk => Some(self),
+            other => other,
+        }
+    }
+
+    fn fault_injection(&self) -> Option<&dyn FaultInjection> {
+        self.inner.fault_injection()
+    }
+}
+
+/// Reached only under [`Defect::DeclaresUnimplementedCapability`].
+#[async_trait]
+impl Reboot for Broken {
+    async fn reboot_instance(&self, _id: &InstanceId) -> Result<()> {
+        Err(Error::unsupported(
+            self.inner.id().as_str(),
+            "reboot_instance",
+        ))
+    }
+}
+
+/// Reached only under [`Defect::WidensFirewallRules`].
+#[async_trait]
+impl Firewall for Broken {
+    async fn add_firewall_rules(
+        &self,
+        id: &InstanceId,
+        rules: &[FirewallRule],
+    ) -> Result<Vec<FirewallRule>> {
+        let inner = self
+            .inner
+            .firewall()
+            .ok_or_else(|| Error::unsupported(self.inner.id().as_str(), "add_firewall_rules"))?;
+        let wide: Vec<_> = rules.iter().map(Self::widen).collect();
+        let added = inner.add_firewall_rules(id, &wide).await?;
+
+        // Report the rules as asked, with the ids the inner provider gave.
+        let reported: Vec<_> = added
+            .iter()
+            .zip(rules)
+            .map(|(made, asked)| match &made.id {
+                Some(rule_id) => asked.clone().with_id(rule_id.clone()),
+                None => asked.clone(),
+            })
+            .collect();
+        let current = self.inner.get_instance(id).await?;
+        let mut state = self.state();
+        let asked = state
+            .asked_rules
+            .entry(id.clone())
+            .or_insert_with(|| current.network.firewall_rules.clone());
+        for rule in &reported {
+            asked.push(rule.clone());
+        }
+        Ok(reported)
+    }
+
+    async fn revoke_firewall_rules(
+        &self,
+        id: &InstanceId,
+        rule_ids: &[FirewallRuleId],
+    ) -> Result<()> {
+        let inner = self
+            .inner
+            .firewall()
+            .ok_or_else(|| Error::unsupported(self.inner.id().as_str(), "revoke_firewall_rules"))?;
+        inner.revoke_firewall_rules(id, rule_ids).await?;
+
+        if let Some(asked) = self.state().asked_rules.get_mut(id) {
+            let keep = |r: &FirewallRule| r.id.as_ref().is_none_or(|x| !rule_ids.contains(x));
+            asked.ingress.retain(keep);
+            asked.egress.retain(keep);
+        }
+        Ok(())
+    }
+}
+
+/// Reached only under [`Defect::LetsClustersTalk`].
+#[async_trait]
+impl NetworkProbe for Broken {
+    async fn probe(&self, probe: &Probe) -> Result<ProbeResult> {
+        let inner = self
+            .inner
+            .network_probe()
+            .ok_or_else(|| Error::unsupported(self.inner.id().as_str(), "probe"))?;
+        match &probe.from {
+            ProbeSource::Instance(_) => Ok(ProbeResult::new(true, "cluster internal")),
+            _ => inner.probe(probe).await,
+        }
+    }
+}
