@@ -8,9 +8,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
-/// The IPv4-mapped block, `::ffff:0:0/96`, as a 128-bit number and prefix.
-const MAPPED_PREFIX: u128 = 0xffff_0000_0000;
-
 /// Returns the address with an IPv4-mapped IPv6 address turned into its IPv4 address.
 ///
 /// ```
@@ -184,12 +181,6 @@ pub(crate) fn net_of(family: Family, start: u128, prefix: u8) -> IpNet {
 /// Returns true when `net` is `0.0.0.0/0` or `::/0` (after canonicalising).
 pub(crate) fn is_world(net: IpNet) -> bool {
     canonical_net(net).prefix_len() == 0
-}
-
-/// Returns true when the IPv6 network is inside the IPv4-mapped block.
-pub(crate) fn is_mapped_v6(net: IpNet) -> bool {
-    matches!(net, IpNet::V6(v6) if v6.prefix_len() >= 96
-        && (u128::from(v6.network()) >> 32) == MAPPED_PREFIX >> 32)
 }
 
 /// A set of addresses of both families, as sorted, disjoint, non-adjacent intervals.
@@ -450,6 +441,5 @@ mod tests {
         assert!(!set.contains_addr("10.0.1.0".parse().unwrap()));
         assert!(set.intersects(&other));
         assert!(!other.intersects(&AddrSet::from_nets(nets(&["::/0"]))));
-        assert!(is_mapped_v6("::ffff:0:0/96".parse().unwrap()));
     }
 }

@@ -1,0 +1,3 @@
+//! Criterion benches for policy evaluation.
+
+fn main() {}
