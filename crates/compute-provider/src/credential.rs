@@ -38,3 +38,63 @@ pub trait Credential: Send + Sync + fmt::Debug {
     /// per-location API gets none.
     async fn connect(&self, location: Option<&LocationId>) -> Result<Arc<dyn Provider>>;
 }
+
+#[cfg(test)]
+mod tests {
+    use compute_types::Error;
+
+    use super::*;
+    use crate::Secret;
+
+    /// A credential as a vendor crate would write one: plain fields plus a [`Secret`] key.
+    #[derive(Debug)]
+    struct ApiKeyCredential {
+        provider: ProviderId,
+        ref_id: CredentialRefId,
+        tenant: Option<String>,
+        api_key: Secret,
+    }
+
+    #[async_trait]
+    impl Credential for ApiKeyCredential {
+        fn provider_id(&self) -> &ProviderId {
+            &self.provider
+        }
+
+        fn ref_id(&self) -> &CredentialRefId {
+            &self.ref_id
+        }
+
+        fn tenant_id(&self) -> Option<&str> {
+            self.tenant.as_deref()
+        }
+
+        fn api_scope(&self) -> ApiScope {
+            ApiScope::Global
+        }
+
+        async fn connect(&self, _location: Option<&LocationId>) -> Result<Arc<dyn Provider>> {
+            Err(Error::unsupported(self.provider.as_str(), "connect"))
+        }
+    }
+
+    #[test]
+    fn debug_of_a_credential_hides_its_key() {
+        let cred = ApiKeyCredential {
+            provider: ProviderId::new("lambda").unwrap(),
+            ref_id: CredentialRefId::new("team-a").unwrap(),
+            tenant: Some("acme".into()),
+            api_key: Secret::new("secret_live_0123456789abcdef"),
+        };
+
+        let debug = format!("{cred:?} {cred:#?}");
+
+        assert!(!debug.contains("0123456789abcdef"), "{debug}");
+        assert!(
+            debug.contains("[redacted]") && debug.contains("team-a"),
+            "{debug}"
+        );
+        assert_eq!(cred.instance_type_poll_interval(), Duration::from_secs(300));
+        assert_eq!(cred.api_key.expose_secret().len(), 28);
+    }
+}

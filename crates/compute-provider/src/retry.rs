@@ -172,7 +172,7 @@ impl RetryLayer {
     }
 }
 
-/// A provider that retries the calls of `inner`; see the [module docs](self) for the rules.
+/// A provider that retries the calls of `inner`; see the [module docs](crate::retry) for the rules.
 pub struct Retrying<P: ?Sized = dyn Provider> {
     inner: Arc<P>,
     config: RetryConfig,

@@ -187,17 +187,19 @@ pub async fn wait_for_all(
     target: InstanceState,
     options: &WaitOptions,
 ) -> Result<Vec<Instance>> {
-    wait_for_all_with(provider, ids, target, options, &|_| {}).await
+    let waited = wait_for_all_with(provider, ids, target, options, &|_| {}).await;
+    waited.map_err(|(_, err)| err)
 }
 
-/// As [`wait_for_all`], calling `on_reached` once for each instance as it arrives.
+/// As [`wait_for_all`], calling `on_reached` once for each instance as it arrives; a
+/// failure comes with the index in `ids` of the instance that failed.
 pub(crate) async fn wait_for_all_with(
     provider: &dyn Provider,
     ids: &[InstanceId],
     target: InstanceState,
     options: &WaitOptions,
     on_reached: &(dyn Fn(&Instance) + Send + Sync),
-) -> Result<Vec<Instance>> {
+) -> Result<Vec<Instance>, (usize, Error)> {
     let deadline = options.deadline_from(Instant::now());
     let mut reached: Vec<Option<Instance>> = vec![None; ids.len()];
     let mut last_seen: Vec<Option<InstanceState>> = vec![None; ids.len()];
@@ -207,11 +209,12 @@ pub(crate) async fn wait_for_all_with(
             if reached[i].is_some() {
                 continue;
             }
-            let Some(inst) = poll(provider, id, "wait_for_state").await? else {
+            let polled = poll(provider, id, "wait_for_state").await;
+            let Some(inst) = polled.map_err(|e| (i, e))? else {
                 continue;
             };
             last_seen[i] = Some(inst.state());
-            check_state(&inst, target, "wait_for_state")?;
+            check_state(&inst, target, "wait_for_state").map_err(|e| (i, e))?;
             if inst.state() == target {
                 on_reached(&inst);
                 reached[i] = Some(inst);
@@ -228,7 +231,7 @@ pub(crate) async fn wait_for_all_with(
                 target,
                 last_seen: last_seen[i],
             };
-            return Err(failure.into_error("wait_for_state"));
+            return Err((i, failure.into_error("wait_for_state")));
         }
         sleep_until_next(options, deadline).await;
     }

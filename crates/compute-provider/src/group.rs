@@ -1,0 +1,872 @@
+//! All-or-nothing group create: every instance reaches `running`, or none remains.
+//!
+//! [`create_group`] is what a CLI's `up` and every control plane call to bring up a cluster.
+//! It runs in three steps:
+//!
+//! 1. **Launch**, at most `concurrency` at a time: for each request, look for a live
+//!    instance already carrying its ref id ([`find_by_ref_id`]) and adopt it; otherwise
+//!    create one. Adoption makes a rerun idempotent, and finds the instance of an earlier
+//!    create whose outcome was unknown. A create that is rate limited (and says it was not
+//!    applied, or says nothing) is retried up to `rate_limit_retries` times, waiting at least
+//!    the retry-after. Other errors are not retried here: wrap the provider in a
+//!    [`Retrying`](crate::Retrying) layer for that. After the first failure no new launch
+//!    starts; launches in flight finish.
+//! 2. **Wait** for every instance to be `running`, under one deadline.
+//! 3. On any failure, **roll back**: terminate every instance this call created or adopted,
+//!    plus any instance of a failed create (found through the error's cloud id or by ref
+//!    id, which covers unknown outcomes), wait for them to be gone, and return a
+//!    [`GroupError`] saying what failed and what was cleaned up.
+//!
+//! Adoption goes by ref id alone: an adopted instance is used whatever its type, so reuse
+//! a ref id only for the same request.
+
+use std::{collections::BTreeMap, collections::BTreeSet, fmt, sync::Arc, time::Duration};
+
+use compute_types::{
+    Error, ErrorKind, Instance, InstanceId, InstanceState, Outcome, RefId, Result, Retry,
+};
+use tokio::{
+    task::{Id, JoinSet},
+    time::{Instant, sleep},
+};
+use tracing::info;
+
+use crate::{
+    CreateInstance, Provider, WaitOptions, find_by_ref_id,
+    waiter::{wait_for_all_with, wait_until_gone},
+};
+
+/// A progress callback; see [`GroupOptions::with_progress`].
+pub type ProgressFn = Arc<dyn Fn(&GroupEvent) + Send + Sync>;
+
+/// Settings of [`create_group`].
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct GroupOptions {
+    /// Most launches (lookup plus create) in flight at once; at least 1. Default 8.
+    pub concurrency: usize,
+    /// How to wait for `running`, and for termination during a roll-back.
+    pub wait: WaitOptions,
+    /// How often one rate-limited create is retried. Default 3.
+    pub rate_limit_retries: u32,
+    /// Called on every [`GroupEvent`], from the calling task.
+    pub on_progress: Option<ProgressFn>,
+}
+
+impl Default for GroupOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 8,
+            wait: WaitOptions::default(),
+            rate_limit_retries: 3,
+            on_progress: None,
+        }
+    }
+}
+
+impl fmt::Debug for GroupOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupOptions")
+            .field("concurrency", &self.concurrency)
+            .field("wait", &self.wait)
+            .field("rate_limit_retries", &self.rate_limit_retries)
+            .field("on_progress", &self.on_progress.as_ref().map(|_| "Fn"))
+            .finish()
+    }
+}
+
+impl GroupOptions {
+    /// The default settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the most launches in flight (at least 1).
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// Sets the wait options.
+    pub fn with_wait(mut self, wait: WaitOptions) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// Sets how often a rate-limited create is retried.
+    pub fn with_rate_limit_retries(mut self, retries: u32) -> Self {
+        self.rate_limit_retries = retries;
+        self
+    }
+
+    /// Sets a progress callback. It runs on the calling task and should return quickly.
+    pub fn with_progress(
+        mut self,
+        on_progress: impl Fn(&GroupEvent) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_progress = Some(Arc::new(on_progress));
+        self
+    }
+}
+
+/// Something [`create_group`] did, reported to [`GroupOptions::on_progress`].
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupEvent {
+    /// A live instance with the ref id already existed and is used.
+    Adopted {
+        /// The request's ref id.
+        ref_id: RefId,
+        /// The adopted instance.
+        instance_id: InstanceId,
+    },
+    /// An instance was created.
+    Created {
+        /// The request's ref id.
+        ref_id: RefId,
+        /// The new instance.
+        instance_id: InstanceId,
+    },
+    /// A lookup or create failed.
+    CreateFailed {
+        /// The request's ref id.
+        ref_id: RefId,
+        /// What went wrong.
+        kind: ErrorKind,
+        /// Whether the create may have made an instance anyway.
+        outcome_unknown: bool,
+    },
+    /// An instance reached `running`.
+    Running {
+        /// The request's ref id.
+        ref_id: RefId,
+        /// The instance.
+        instance_id: InstanceId,
+    },
+    /// An instance failed to reach `running`.
+    WaitFailed {
+        /// The request's ref id.
+        ref_id: RefId,
+        /// What went wrong.
+        kind: ErrorKind,
+    },
+    /// The roll-back starts, terminating `instances` instances.
+    RollingBack {
+        /// How many instances will be terminated.
+        instances: usize,
+    },
+    /// A rolled-back instance is gone.
+    Removed {
+        /// The instance.
+        instance_id: InstanceId,
+    },
+}
+
+/// Why [`create_group`] failed, and what it cleaned up.
+///
+/// It converts into the standard [`Error`] keeping the kind and retry class of the first
+/// failure; the converted error's outcome is `NotApplied` when the roll-back was complete
+/// and `Unknown` when something may remain.
+#[derive(Debug)]
+pub struct GroupError {
+    total: usize,
+    cause: Error,
+    failures: Vec<(RefId, Error)>,
+    not_started: Vec<RefId>,
+    cleaned_up: Vec<InstanceId>,
+    left_behind: Vec<InstanceId>,
+    unresolved: Vec<RefId>,
+    cleanup_errors: Vec<Error>,
+}
+
+impl GroupError {
+    fn new(total: usize, failures: Vec<(RefId, Error)>) -> Self {
+        let cause = failures.first().map_or_else(
+            || Error::internal("group create failed without a cause"),
+            |(_, e)| e.clone_shallow(),
+        );
+        Self {
+            total,
+            cause,
+            failures,
+            not_started: Vec::new(),
+            cleaned_up: Vec::new(),
+            left_behind: Vec::new(),
+            unresolved: Vec::new(),
+            cleanup_errors: Vec::new(),
+        }
+    }
+
+    /// Returns the kind of the first failure.
+    pub fn kind(&self) -> ErrorKind {
+        self.cause.kind()
+    }
+
+    /// Returns the first failure (without its source).
+    pub fn cause(&self) -> &Error {
+        &self.cause
+    }
+
+    /// Returns every failure, by ref id.
+    pub fn failures(&self) -> &[(RefId, Error)] {
+        &self.failures
+    }
+
+    /// Returns the ref ids that failed.
+    pub fn failed_ref_ids(&self) -> Vec<&RefId> {
+        self.failures.iter().map(|(r, _)| r).collect()
+    }
+
+    /// Returns the ref ids whose launch never started because another one failed first.
+    pub fn not_started(&self) -> &[RefId] {
+        &self.not_started
+    }
+
+    /// Returns the instances the roll-back terminated and saw gone.
+    pub fn cleaned_up(&self) -> &[InstanceId] {
+        &self.cleaned_up
+    }
+
+    /// Returns the instances the roll-back could not terminate or did not see gone.
+    pub fn left_behind(&self) -> &[InstanceId] {
+        &self.left_behind
+    }
+
+    /// Returns ref ids whose create had an unknown outcome and for which no instance was
+    /// found: one may still appear.
+    pub fn unresolved(&self) -> &[RefId] {
+        &self.unresolved
+    }
+
+    /// Returns the errors met while rolling back.
+    pub fn cleanup_errors(&self) -> &[Error] {
+        &self.cleanup_errors
+    }
+
+    /// Returns true when the roll-back left nothing behind, as far as can be known.
+    pub fn is_clean(&self) -> bool {
+        self.left_behind.is_empty() && self.unresolved.is_empty() && self.cleanup_errors.is_empty()
+    }
+}
+
+fn join_ids<T: fmt::Display>(items: &[T]) -> String {
+    let texts: Vec<String> = items.iter().map(ToString::to_string).collect();
+    texts.join(", ")
+}
+
+impl fmt::Display for GroupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} of {} instances failed",
+            self.failures.len(),
+            self.total
+        )?;
+        for (i, (ref_id, err)) in self.failures.iter().enumerate() {
+            let sep = if i == 0 { ": " } else { "; " };
+            write!(f, "{sep}{ref_id}: {}: {}", err.kind(), err.message())?;
+            if err.is_outcome_unknown() {
+                f.write_str(" (outcome unknown)")?;
+            }
+        }
+        if !self.not_started.is_empty() {
+            write!(f, "; {} not started", self.not_started.len())?;
+        }
+        write!(
+            f,
+            "; rolled back {} instances [{}]",
+            self.cleaned_up.len(),
+            join_ids(&self.cleaned_up)
+        )?;
+        if !self.left_behind.is_empty() {
+            write!(f, "; may remain: [{}]", join_ids(&self.left_behind))?;
+        }
+        if !self.unresolved.is_empty() {
+            write!(
+                f,
+                "; may still appear for ref ids [{}]",
+                join_ids(&self.unresolved)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for GroupError {}
+
+impl From<GroupError> for Error {
+    fn from(group: GroupError) -> Self {
+        let outcome = if group.is_clean() {
+            Outcome::NotApplied
+        } else {
+            Outcome::Unknown {
+                instance_id: group.left_behind.first().cloned(),
+            }
+        };
+        let mut err = Self::new(group.kind(), group.to_string())
+            .with_retry(group.cause.retry())
+            .with_operation("create_group")
+            .with_outcome(outcome);
+        if let Some(provider) = group.cause.provider() {
+            err = err.with_provider(provider);
+        }
+        err.with_source(group)
+    }
+}
+
+/// A failed create that may have left an instance behind.
+struct MaybeCreated {
+    ref_id: RefId,
+    /// The cloud id the error named, when it named one.
+    known_id: Option<InstanceId>,
+    /// The error said the outcome is unknown (rather than saying nothing).
+    unknown: bool,
+}
+
+/// What one launch produced.
+enum Launched {
+    Adopted(Instance),
+    Created(Instance),
+    /// The lookup or create failed; `created_maybe` when a create was sent.
+    Failed {
+        error: Error,
+        created_maybe: bool,
+    },
+}
+
+/// Creates every request's instance and waits until all are `running`; on any failure,
+/// terminates everything this call created or adopted and returns what happened.
+///
+/// Returns the instances in the order of `requests`, as last seen (`running`). Calling it
+/// again with the same requests returns the same instances without creating more.
+/// See the [module docs](crate::group) for the steps.
+///
+/// # Errors
+/// A [`GroupError`] carrying the first failure's kind: `InvalidRequest` for a request that
+/// fails [`CreateInstance::validate`] or a repeated ref id (nothing is created then); any
+/// error of [`find_by_ref_id`] or [`Provider::create_instance`]; `Timeout` or `Internal`
+/// from waiting for `running` (see [`WaitError`](crate::WaitError)).
+///
+/// # Panics
+/// When called outside a tokio runtime, since launches run as tokio tasks.
+pub async fn create_group(
+    provider: Arc<dyn Provider>,
+    requests: Vec<CreateInstance>,
+    options: GroupOptions,
+) -> Result<Vec<Instance>, GroupError> {
+    let total = requests.len();
+    check_requests(&requests).map_err(|f| GroupError::new(total, vec![f]))?;
+    let refs: Vec<RefId> = requests.iter().map(|r| r.ref_id.clone()).collect();
+    let emit = |event: GroupEvent| {
+        if let Some(f) = &options.on_progress {
+            f(&event);
+        }
+    };
+
+    let launched = launch_all(&provider, requests, &options, &emit).await;
+    let mut instances: Vec<(usize, Instance)> = Vec::new();
+    let mut failures: Vec<(RefId, Error)> = Vec::new();
+    let mut maybe_created: Vec<MaybeCreated> = Vec::new();
+    let mut not_started = Vec::new();
+    for (i, slot) in launched.into_iter().enumerate() {
+        match slot {
+            Some(Launched::Adopted(inst) | Launched::Created(inst)) => instances.push((i, inst)),
+            Some(Launched::Failed {
+                error,
+                created_maybe,
+            }) => {
+                let not_applied = matches!(error.outcome(), Some(Outcome::NotApplied));
+                if created_maybe && !not_applied {
+                    maybe_created.push(MaybeCreated {
+                        ref_id: refs[i].clone(),
+                        known_id: unknown_id(&error),
+                        unknown: error.is_outcome_unknown(),
+                    });
+                }
+                failures.push((refs[i].clone(), error));
+            }
+            None => not_started.push(refs[i].clone()),
+        }
+    }
+
+    if failures.is_empty() {
+        let ids: Vec<InstanceId> = instances
+            .iter()
+            .map(|(_, inst)| inst.id().clone())
+            .collect();
+        let by_id: BTreeMap<&InstanceId, &RefId> = instances
+            .iter()
+            .map(|(i, inst)| (inst.id(), &refs[*i]))
+            .collect();
+        let on_running = |inst: &Instance| {
+            if let Some(ref_id) = by_id.get(inst.id()) {
+                emit(GroupEvent::Running {
+                    ref_id: (*ref_id).clone(),
+                    instance_id: inst.id().clone(),
+                });
+            }
+        };
+        let waited = wait_for_all_with(
+            &*provider,
+            &ids,
+            InstanceState::Running,
+            &options.wait,
+            &on_running,
+        )
+        .await;
+        match waited {
+            Ok(running) => return Ok(running),
+            Err((at, error)) => {
+                let ref_id = refs[instances[at].0].clone();
+                emit(GroupEvent::WaitFailed {
+                    ref_id: ref_id.clone(),
+                    kind: error.kind(),
+                });
+                failures.push((ref_id, error));
+            }
+        }
+    }
+
+    let mut group = GroupError::new(total, failures);
+    group.not_started = not_started;
+    let owned: Vec<InstanceId> = instances
+        .into_iter()
+        .map(|(_, inst)| inst.id().clone())
+        .collect();
+    roll_back(
+        &*provider,
+        owned,
+        maybe_created,
+        &options,
+        &emit,
+        &mut group,
+    )
+    .await;
+    Err(group)
+}
+
+/// Checks every request and that ref ids are unique.
+fn check_requests(requests: &[CreateInstance]) -> Result<(), (RefId, Error)> {
+    let mut seen = BTreeSet::new();
+    for request in requests {
+        request
+            .validate()
+            .map_err(|e| (request.ref_id.clone(), e.with_operation("create_group")))?;
+        if !seen.insert(&request.ref_id) {
+            let err = Error::invalid(
+                "ref_id",
+                format!("`{}` appears more than once", request.ref_id),
+            )
+            .with_operation("create_group");
+            return Err((request.ref_id.clone(), err));
+        }
+    }
+    Ok(())
+}
+
+fn unknown_id(error: &Error) -> Option<InstanceId> {
+    match error.outcome() {
+        Some(Outcome::Unknown { instance_id }) => instance_id.clone(),
+        _ => None,
+    }
+}
+
+/// Launches every request with at most `concurrency` in flight; stops starting new ones
+/// after the first failure. Returns one slot per request, `None` when it never started.
+async fn launch_all(
+    provider: &Arc<dyn Provider>,
+    requests: Vec<CreateInstance>,
+    options: &GroupOptions,
+    emit: &(dyn Fn(GroupEvent) + Sync),
+) -> Vec<Option<Launched>> {
+    let mut slots: Vec<Option<Launched>> = (0..requests.len()).map(|_| None).collect();
+    let refs: Vec<RefId> = requests.iter().map(|r| r.ref_id.clone()).collect();
+    let mut queue = requests.into_iter().enumerate();
+    let mut tasks = JoinSet::new();
+    let mut index_of: BTreeMap<Id, usize> = BTreeMap::new();
+    let mut failed = false;
+
+    loop {
+        while !failed && tasks.len() < options.concurrency.max(1) {
+            let Some((i, request)) = queue.next() else {
+                break;
+            };
+            let task = launch_one(Arc::clone(provider), request, options.rate_limit_retries);
+            index_of.insert(tasks.spawn(task).id(), i);
+        }
+
+        let Some(joined) = tasks.join_next_with_id().await else {
+            return slots;
+        };
+        let (i, launched) = match joined {
+            Ok((id, launched)) => (index_of.get(&id).copied(), launched),
+            Err(join_error) => {
+                // A panicking provider: the create may or may not have happened.
+                let error = Error::internal("a create task panicked")
+                    .with_operation("create_group")
+                    .with_outcome(Outcome::Unknown { instance_id: None });
+                let launched = Launched::Failed {
+                    error,
+                    created_maybe: true,
+                };
+                (index_of.get(&join_error.id()).copied(), launched)
+            }
+        };
+        let Some(i) = i else { continue };
+        emit(event_of(&refs[i], &launched));
+        failed |= matches!(launched, Launched::Failed { .. });
+        slots[i] = Some(launched);
+    }
+}
+
+fn event_of(ref_id: &RefId, launched: &Launched) -> GroupEvent {
+    let ref_id = ref_id.clone();
+    match launched {
+        Launched::Adopted(inst) => GroupEvent::Adopted {
+            ref_id,
+            instance_id: inst.id().clone(),
+        },
+        Launched::Created(inst) => GroupEvent::Created {
+            ref_id,
+            instance_id: inst.id().clone(),
+        },
+        Launched::Failed { error, .. } => GroupEvent::CreateFailed {
+            ref_id,
+            kind: error.kind(),
+            outcome_unknown: error.is_outcome_unknown(),
+        },
+    }
+}
+
+/// Adopts the live instance of the request's ref id, or creates one.
+async fn launch_one(
+    provider: Arc<dyn Provider>,
+    request: CreateInstance,
+    retries: u32,
+) -> Launched {
+    match find_by_ref_id(&*provider, &request.ref_id).await {
+        Ok(Some(existing)) => return Launched::Adopted(existing),
+        Ok(None) => {}
+        Err(error) => {
+            return Launched::Failed {
+                error,
+                created_maybe: false,
+            };
+        }
+    }
+
+    let mut attempt = 0;
+    loop {
+        let error = match provider.create_instance(&request).await {
+            Ok(inst) => {
+                info!(ref_id = %request.ref_id, instance_id = %inst.id(), "created instance");
+                return Launched::Created(inst);
+            }
+            Err(error) => error,
+        };
+        let throttled = matches!(error.retry(), Retry::Throttled { .. });
+        if !throttled || error.is_outcome_unknown() || attempt >= retries {
+            return Launched::Failed {
+                error,
+                created_maybe: true,
+            };
+        }
+        let floor = Duration::from_secs(1).saturating_mul(2u32.saturating_pow(attempt));
+        let delay = match error.retry() {
+            Retry::Throttled { after: Some(after) } => after.max(floor),
+            _ => floor,
+        };
+        info!(ref_id = %request.ref_id, attempt = attempt + 1, delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), error_kind = %error.kind(), "create rate limited, retrying");
+        sleep(delay).await;
+        attempt += 1;
+    }
+}
+
+/// Terminates `owned` plus whatever failed creates may have left, waits for them to be
+/// gone, and records the result in `group`.
+async fn roll_back(
+    provider: &dyn Provider,
+    owned: Vec<InstanceId>,
+    maybe_created: Vec<MaybeCreated>,
+    options: &GroupOptions,
+    emit: &(dyn Fn(GroupEvent) + Sync),
+    group: &mut GroupError,
+) {
+    let mut targets: BTreeSet<InstanceId> = owned.into_iter().collect();
+    for maybe in maybe_created {
+        if let Some(id) = maybe.known_id {
+            targets.insert(id);
+            continue;
+        }
+        // An unknown outcome gets a few lookups; an error that said nothing gets one.
+        let lookups = if maybe.unknown { 3 } else { 1 };
+        match find_after_create(provider, &maybe.ref_id, lookups, &options.wait).await {
+            Ok(Some(inst)) => {
+                targets.insert(inst.id().clone());
+            }
+            Ok(None) if !maybe.unknown => {}
+            Ok(None) => group.unresolved.push(maybe.ref_id),
+            Err(e) => {
+                group.cleanup_errors.push(e);
+                group.unresolved.push(maybe.ref_id);
+            }
+        }
+    }
+    emit(GroupEvent::RollingBack {
+        instances: targets.len(),
+    });
+
+    let deadline = options.wait.deadline_from(Instant::now());
+    let wait = options.wait.with_deadline(deadline);
+    for id in targets {
+        if let Err(e) = provider.terminate_instance(&id).await {
+            group.cleanup_errors.push(e);
+            group.left_behind.push(id);
+            continue;
+        }
+        match wait_until_gone(provider, &id, &wait).await {
+            Ok(()) => {
+                info!(instance_id = %id, "rolled back instance");
+                emit(GroupEvent::Removed {
+                    instance_id: id.clone(),
+                });
+                group.cleaned_up.push(id);
+            }
+            Err(e) => {
+                group.cleanup_errors.push(e);
+                group.left_behind.push(id);
+            }
+        }
+    }
+}
+
+/// Looks up the instance of a failed create by ref id up to `lookups` times, one poll
+/// interval apart, since a cloud may list a new instance only after a short delay.
+async fn find_after_create(
+    provider: &dyn Provider,
+    ref_id: &RefId,
+    lookups: u32,
+    wait: &WaitOptions,
+) -> Result<Option<Instance>> {
+    for n in 1..=lookups {
+        if let Some(inst) = find_by_ref_id(provider, ref_id).await? {
+            return Ok(Some(inst));
+        }
+        if n < lookups {
+            sleep(wait.poll_interval).await;
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::testing::{Fault, TestProvider, request};
+
+    fn requests(n: usize) -> Vec<CreateInstance> {
+        (0..n).map(|i| request(&format!("node-{i}"))).collect()
+    }
+
+    fn options() -> GroupOptions {
+        let wait =
+            WaitOptions::new(Duration::from_secs(600)).with_poll_interval(Duration::from_secs(2));
+        GroupOptions::new().with_concurrency(2).with_wait(wait)
+    }
+
+    fn dyn_p(p: &Arc<TestProvider>) -> Arc<dyn Provider> {
+        Arc::clone(p) as Arc<dyn Provider>
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn creates_all_with_bounded_concurrency() {
+        let p = TestProvider::new()
+            .with_create_delay(Duration::from_secs(3))
+            .arc();
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&events);
+        let options = options().with_progress(move |e| sink.lock().unwrap().push(e.clone()));
+
+        let group = create_group(dyn_p(&p), requests(5), options).await.unwrap();
+
+        let refs: Vec<&str> = group.iter().map(|i| i.ref_id().as_str()).collect();
+        assert_eq!(refs, ["node-0", "node-1", "node-2", "node-3", "node-4"]);
+        assert!(group.iter().all(|i| i.state() == InstanceState::Running));
+        assert_eq!(p.state().max_in_flight, 2);
+        let events = events.lock().unwrap();
+        let created = events
+            .iter()
+            .filter(|e| matches!(e, GroupEvent::Created { .. }));
+        let running = events
+            .iter()
+            .filter(|e| matches!(e, GroupEvent::Running { .. }));
+        assert_eq!((created.count(), running.count()), (5, 5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_create_rolls_everything_back() {
+        let p = TestProvider::new().arc();
+        let capacity = Fault::new(ErrorKind::CapacityUnavailable).not_applied();
+        p.state().create_faults.insert(3, capacity);
+
+        let err = create_group(dyn_p(&p), requests(5), options())
+            .await
+            .unwrap_err();
+
+        assert_eq!(err.kind(), ErrorKind::CapacityUnavailable);
+        assert_eq!(err.failed_ref_ids(), [&RefId::new("node-2").unwrap()]);
+        let created = p.calls("create_instance") as usize - 1;
+        assert_eq!(err.cleaned_up().len(), created);
+        assert_eq!(created + 1 + err.not_started().len(), 5);
+        assert!(err.is_clean(), "{err}");
+        assert!(p.live().is_empty(), "left: {:?}", p.live());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unknown_outcome_is_found_by_ref_id_and_removed() {
+        let p = TestProvider::new().arc();
+        p.state().create_faults.insert(2, Fault::ambiguous());
+
+        let err = create_group(dyn_p(&p), requests(3), options())
+            .await
+            .unwrap_err();
+
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+        assert!(err.failures()[0].1.is_outcome_unknown());
+        assert!(err.is_clean(), "{err}");
+        assert!(p.live().is_empty(), "left: {:?}", p.live());
+        let text = err.to_string();
+        assert!(
+            text.contains("node-1: timeout: injected fault (outcome unknown)"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_boot_failure_rolls_everything_back() {
+        let p = TestProvider::new().arc();
+        p.state().boot_fail.insert("node-1".into());
+
+        let err = create_group(dyn_p(&p), requests(3), options())
+            .await
+            .unwrap_err();
+
+        assert_eq!(err.kind(), ErrorKind::Internal);
+        assert_eq!(err.failed_ref_ids(), [&RefId::new("node-1").unwrap()]);
+        assert_eq!(err.cleaned_up().len(), 3);
+        assert!(p.live().is_empty(), "left: {:?}", p.live());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rerun_returns_the_same_instances_without_creating_more() {
+        let p = TestProvider::new().arc();
+        let first = create_group(dyn_p(&p), requests(4), options())
+            .await
+            .unwrap();
+        let creates = p.calls("create_instance");
+
+        let again = create_group(dyn_p(&p), requests(4), options())
+            .await
+            .unwrap();
+
+        let ids = |g: &[Instance]| g.iter().map(|i| i.id().clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&again), ids(&first));
+        assert_eq!(p.calls("create_instance"), creates);
+        assert_eq!(p.live().len(), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rerun_adopts_what_an_ambiguous_create_left() {
+        let p = TestProvider::new().arc();
+        let req = request("node-0");
+        let lost = p.state().create_faults.insert(1, Fault::ambiguous());
+        assert!(lost.is_none());
+        assert!(p.create_instance(&req).await.is_err());
+
+        let group = create_group(dyn_p(&p), vec![req], options()).await.unwrap();
+
+        assert_eq!(group[0].id().as_str(), "i-1");
+        assert_eq!(p.calls("create_instance"), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_limited_creates_wait_for_retry_after() {
+        let p = TestProvider::new().arc();
+        let after = Duration::from_secs(30);
+        let throttled = Fault::new(ErrorKind::RateLimited)
+            .retry(Retry::Throttled { after: Some(after) })
+            .not_applied();
+        p.fail_next("create_instance", throttled);
+        let start = Instant::now();
+
+        let group = create_group(dyn_p(&p), requests(1), options())
+            .await
+            .unwrap();
+
+        assert_eq!(group.len(), 1);
+        assert!(start.elapsed() >= after);
+        assert_eq!(p.calls("create_instance"), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bad_requests_create_nothing() {
+        let p = TestProvider::new().arc();
+        let mut dup = requests(2);
+        dup.push(request("node-1"));
+        let bad = vec![request("a"), request("b").with_cluster("Bad Name")];
+
+        let dup_err = create_group(dyn_p(&p), dup, options()).await.unwrap_err();
+        let bad_err = create_group(dyn_p(&p), bad, options()).await.unwrap_err();
+
+        assert_eq!(dup_err.kind(), ErrorKind::InvalidRequest);
+        assert_eq!(dup_err.cause().field(), Some("ref_id"));
+        assert_eq!(bad_err.cause().field(), Some("cluster"));
+        assert_eq!(p.calls("list_instances") + p.calls("create_instance"), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_cleanup_is_reported_and_converts_to_an_unknown_outcome() {
+        let p = TestProvider::new().arc();
+        p.state().boot_fail.insert("node-0".into());
+        p.fail_next(
+            "terminate_instance",
+            Fault::new(ErrorKind::PermissionDenied),
+        );
+
+        let err = create_group(dyn_p(&p), requests(1), options())
+            .await
+            .unwrap_err();
+
+        assert!(!err.is_clean());
+        assert_eq!(err.left_behind(), [InstanceId::new("i-1").unwrap()]);
+        let text = err.to_string();
+        assert!(text.contains("may remain: [i-1]"), "{text}");
+        let std_err: Error = err.into();
+        assert_eq!(std_err.kind(), ErrorKind::Internal);
+        assert_eq!(std_err.operation(), Some("create_group"));
+        assert!(std_err.is_outcome_unknown());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn converts_into_the_standard_error_keeping_the_kind() {
+        let p = TestProvider::new().arc();
+        let quota = Fault::new(ErrorKind::QuotaExceeded).not_applied();
+        p.state().create_faults.insert(1, quota);
+
+        let err: Error = create_group(dyn_p(&p), requests(2), options())
+            .await
+            .unwrap_err()
+            .into();
+
+        assert_eq!(err.kind(), ErrorKind::QuotaExceeded);
+        assert_eq!(err.outcome(), Some(&Outcome::NotApplied));
+        assert_eq!(err.provider(), Some("test"));
+        assert!(err.to_string().contains("1 of 2 instances failed"), "{err}");
+        let group = std::error::Error::source(&err)
+            .unwrap()
+            .downcast_ref::<GroupError>();
+        assert_eq!(group.unwrap().failed_ref_ids().len(), 1);
+    }
+}
