@@ -18,7 +18,10 @@
 //!    [`GroupError`] saying what failed and what was cleaned up.
 //!
 //! Adoption goes by ref id alone: an adopted instance is used whatever its type, so reuse
-//! a ref id only for the same request.
+//! a ref id only for the same request. An adopted instance that is stopped or suspended is
+//! started when the provider can ([`StopStart`](crate::StopStart)); when it cannot, that is
+//! a failure (`Unsupported`) and the instance is left out of the roll-back, since it
+//! existed before the call and may hold data.
 
 use std::{collections::BTreeMap, collections::BTreeSet, fmt, sync::Arc, time::Duration};
 
@@ -364,78 +367,21 @@ pub async fn create_group(
     };
 
     let launched = launch_all(&provider, requests, &options, &emit).await;
-    let mut instances: Vec<(usize, Instance)> = Vec::new();
-    let mut failures: Vec<(RefId, Error)> = Vec::new();
-    let mut maybe_created: Vec<MaybeCreated> = Vec::new();
-    let mut not_started = Vec::new();
-    for (i, slot) in launched.into_iter().enumerate() {
-        match slot {
-            Some(Launched::Adopted(inst) | Launched::Created(inst)) => instances.push((i, inst)),
-            Some(Launched::Failed {
-                error,
-                created_maybe,
-            }) => {
-                let not_applied = matches!(error.outcome(), Some(Outcome::NotApplied));
-                if created_maybe && !not_applied {
-                    maybe_created.push(MaybeCreated {
-                        ref_id: refs[i].clone(),
-                        known_id: unknown_id(&error),
-                        unknown: error.is_outcome_unknown(),
-                    });
-                }
-                failures.push((refs[i].clone(), error));
-            }
-            None => not_started.push(refs[i].clone()),
-        }
-    }
-
-    if failures.is_empty() {
-        let ids: Vec<InstanceId> = instances
-            .iter()
-            .map(|(_, inst)| inst.id().clone())
-            .collect();
-        let by_id: BTreeMap<&InstanceId, &RefId> = instances
-            .iter()
-            .map(|(i, inst)| (inst.id(), &refs[*i]))
-            .collect();
-        let on_running = |inst: &Instance| {
-            if let Some(ref_id) = by_id.get(inst.id()) {
-                emit(GroupEvent::Running {
-                    ref_id: (*ref_id).clone(),
-                    instance_id: inst.id().clone(),
-                });
-            }
-        };
-        let waited = wait_for_all_with(
-            &*provider,
-            &ids,
-            InstanceState::Running,
-            &options.wait,
-            &on_running,
-        )
-        .await;
-        match waited {
+    let mut sorted = Sorted::new(&refs, launched);
+    if sorted.failures.is_empty() {
+        match wait_running(&*provider, &sorted.owned, &options, &emit).await {
             Ok(running) => return Ok(running),
-            Err((at, error)) => {
-                let ref_id = refs[instances[at].0].clone();
-                emit(GroupEvent::WaitFailed {
-                    ref_id: ref_id.clone(),
-                    kind: error.kind(),
-                });
-                failures.push((ref_id, error));
-            }
+            Err(failure) => sorted.failures.push(failure),
         }
     }
 
-    let mut group = GroupError::new(total, failures);
-    group.not_started = not_started;
-    let owned: Vec<InstanceId> = instances
-        .into_iter()
-        .map(|(_, inst)| inst.id().clone())
-        .collect();
+    let mut group = GroupError::new(total, sorted.failures);
+    group.not_started = sorted.not_started;
+    let owned = sorted.owned.into_iter().map(|(_, inst)| inst.id().clone());
+    let maybe_created = sorted.maybe_created;
     roll_back(
         &*provider,
-        owned,
+        owned.collect(),
         maybe_created,
         &options,
         &emit,
@@ -443,6 +389,80 @@ pub async fn create_group(
     )
     .await;
     Err(group)
+}
+
+/// The launches, sorted by what they produced.
+struct Sorted {
+    /// Created or adopted instances, in request order.
+    owned: Vec<(RefId, Instance)>,
+    failures: Vec<(RefId, Error)>,
+    maybe_created: Vec<MaybeCreated>,
+    not_started: Vec<RefId>,
+}
+
+impl Sorted {
+    fn new(refs: &[RefId], launched: Vec<Option<Launched>>) -> Self {
+        let mut sorted = Self {
+            owned: Vec::new(),
+            failures: Vec::new(),
+            maybe_created: Vec::new(),
+            not_started: Vec::new(),
+        };
+        for (ref_id, slot) in refs.iter().cloned().zip(launched) {
+            match slot {
+                Some(Launched::Adopted(inst) | Launched::Created(inst)) => {
+                    sorted.owned.push((ref_id, inst));
+                }
+                Some(Launched::Failed {
+                    error,
+                    created_maybe,
+                }) => {
+                    let not_applied = matches!(error.outcome(), Some(Outcome::NotApplied));
+                    if created_maybe && !not_applied {
+                        sorted.maybe_created.push(MaybeCreated {
+                            ref_id: ref_id.clone(),
+                            known_id: unknown_id(&error),
+                            unknown: error.is_outcome_unknown(),
+                        });
+                    }
+                    sorted.failures.push((ref_id, error));
+                }
+                None => sorted.not_started.push(ref_id),
+            }
+        }
+        sorted
+    }
+}
+
+/// Waits for every owned instance to be `running`; a failure names its ref id.
+async fn wait_running(
+    provider: &dyn Provider,
+    owned: &[(RefId, Instance)],
+    options: &GroupOptions,
+    emit: &(dyn Fn(GroupEvent) + Sync),
+) -> Result<Vec<Instance>, (RefId, Error)> {
+    let ids: Vec<InstanceId> = owned.iter().map(|(_, inst)| inst.id().clone()).collect();
+    let ref_of: BTreeMap<&InstanceId, &RefId> =
+        owned.iter().map(|(r, inst)| (inst.id(), r)).collect();
+    let on_running = |inst: &Instance| {
+        if let Some(ref_id) = ref_of.get(inst.id()) {
+            emit(GroupEvent::Running {
+                ref_id: (*ref_id).clone(),
+                instance_id: inst.id().clone(),
+            });
+        }
+    };
+
+    let target = InstanceState::Running;
+    let waited = wait_for_all_with(provider, &ids, target, &options.wait, &on_running).await;
+    waited.map_err(|(at, error)| {
+        let ref_id = owned[at].0.clone();
+        emit(GroupEvent::WaitFailed {
+            ref_id: ref_id.clone(),
+            kind: error.kind(),
+        });
+        (ref_id, error)
+    })
 }
 
 /// Checks every request and that ref ids are unique.
@@ -545,7 +565,7 @@ async fn launch_one(
     retries: u32,
 ) -> Launched {
     match find_by_ref_id(&*provider, &request.ref_id).await {
-        Ok(Some(existing)) => return Launched::Adopted(existing),
+        Ok(Some(existing)) => return adopt(&*provider, existing).await,
         Ok(None) => {}
         Err(error) => {
             return Launched::Failed {
@@ -576,9 +596,56 @@ async fn launch_one(
             Retry::Throttled { after: Some(after) } => after.max(floor),
             _ => floor,
         };
-        info!(ref_id = %request.ref_id, attempt = attempt + 1, delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), error_kind = %error.kind(), "create rate limited, retrying");
+        let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        info!(
+            ref_id = %request.ref_id,
+            attempt = attempt + 1,
+            delay_ms,
+            error_kind = %error.kind(),
+            "create rate limited, retrying"
+        );
         sleep(delay).await;
         attempt += 1;
+    }
+}
+
+/// Adopts an existing instance, starting it first when it is stopped or suspended.
+///
+/// A stopped instance the provider cannot start is reported as a failure and left out of
+/// the roll-back: it existed before this call and may hold data.
+async fn adopt(provider: &dyn Provider, inst: Instance) -> Launched {
+    let asleep = matches!(
+        inst.state(),
+        InstanceState::Stopped | InstanceState::Suspended
+    );
+    if !asleep {
+        return Launched::Adopted(inst);
+    }
+    let Some(stop_start) = provider.stop_start() else {
+        let message = format!(
+            "instance {} of ref id {} is {} and this provider cannot start it",
+            inst.id(),
+            inst.ref_id(),
+            inst.state()
+        );
+        let error = Error::new(ErrorKind::Unsupported, message)
+            .with_provider(provider.id().as_str())
+            .with_operation("create_group");
+        return Launched::Failed {
+            error,
+            created_maybe: false,
+        };
+    };
+
+    match stop_start.start_instance(inst.id()).await {
+        Ok(()) => {
+            info!(instance_id = %inst.id(), "started adopted instance");
+            Launched::Adopted(inst)
+        }
+        Err(error) => Launched::Failed {
+            error,
+            created_maybe: false,
+        },
     }
 }
 
@@ -616,14 +683,22 @@ async fn roll_back(
         instances: targets.len(),
     });
 
+    // Terminate everything first so the instances shut down in parallel, then wait for
+    // each under one shared deadline.
+    let mut terminated = Vec::new();
+    for id in targets {
+        match provider.terminate_instance(&id).await {
+            Ok(()) => terminated.push(id),
+            Err(e) => {
+                group.cleanup_errors.push(e);
+                group.left_behind.push(id);
+            }
+        }
+    }
+
     let deadline = options.wait.deadline_from(Instant::now());
     let wait = options.wait.with_deadline(deadline);
-    for id in targets {
-        if let Err(e) = provider.terminate_instance(&id).await {
-            group.cleanup_errors.push(e);
-            group.left_behind.push(id);
-            continue;
-        }
+    for id in terminated {
         match wait_until_gone(provider, &id, &wait).await {
             Ok(()) => {
                 info!(instance_id = %id, "rolled back instance");
@@ -789,6 +864,44 @@ mod tests {
 
         assert_eq!(group[0].id().as_str(), "i-1");
         assert_eq!(p.calls("create_instance"), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stopped_instance_is_started_when_adopted() {
+        let p = TestProvider::new().with_stop_start().arc();
+        let first = create_group(dyn_p(&p), requests(2), options())
+            .await
+            .unwrap();
+        p.stop_start()
+            .unwrap()
+            .stop_instance(first[1].id())
+            .await
+            .unwrap();
+
+        let again = create_group(dyn_p(&p), requests(2), options())
+            .await
+            .unwrap();
+
+        assert_eq!(again[1].id(), first[1].id());
+        assert_eq!(again[1].state(), InstanceState::Running);
+        assert_eq!(p.calls("start_instance"), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stopped_instance_that_cannot_start_is_reported_and_kept() {
+        let p = TestProvider::new().arc();
+        let mut stopped = crate::testing::instance("i-90", "node-0", InstanceState::Stopped);
+        stopped.tags = crate::ownership_tags(stopped.ref_id(), None);
+        p.insert(stopped);
+
+        let err = create_group(dyn_p(&p), requests(1), options())
+            .await
+            .unwrap_err();
+
+        assert_eq!(err.kind(), ErrorKind::Unsupported);
+        assert!(err.cause().message().contains("is stopped"), "{err}");
+        assert!(err.cleaned_up().is_empty());
+        assert_eq!(p.live().len(), 1);
     }
 
     #[tokio::test(start_paused = true)]
