@@ -1,0 +1,640 @@
+//! The catalog: instance types with their normalised GPUs, loaded from CSV, JSON or built in.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    fs,
+    io::Read,
+    path::Path,
+    sync::OnceLock,
+    time::{Duration, SystemTime},
+};
+
+use chrono::{DateTime, Utc};
+use compute_types::{
+    Error, ErrorKind, InstanceType, InstanceTypeId, Location, LocationId, ProviderId, Result, Zone,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    country,
+    csv_load::{self, CsvOptions},
+    gpu::{GpuModel, NormalizedGpu, normalize_data_gpu},
+    report::{LoadReport, SkipReason},
+};
+
+/// The version of the JSON catalog format written by [`Catalog::to_json`].
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The built-in catalog, authored by us (see `data/builtin.json`).
+const BUILTIN: &str = include_str!("../data/builtin.json");
+
+/// A set of instance types with where they came from and how old the data is.
+///
+/// Each type's GPU is normalised once, when it enters the catalog, so queries and plans
+/// compare canonical models. Ids are unique: when two sources list the same id, the first
+/// one is kept.
+///
+/// # Examples
+///
+/// ```
+/// use compute_catalog::{Catalog, Query, SortBy};
+///
+/// let catalog = Catalog::builtin();
+/// let cheapest = catalog.query(&Query::new().gpu("H100").min_gpu_count(8).sort(SortBy::Price));
+/// assert!(cheapest[0].gpu_count() >= 8);
+/// assert!(catalog.knows_gpu("h100-sxm"));
+/// assert!(!catalog.knows_gpu("Z9000"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    as_of: Option<DateTime<Utc>>,
+    source: String,
+    types: Vec<InstanceType>,
+    gpus: Vec<Option<NormalizedGpu>>,
+    index: HashMap<InstanceTypeId, usize>,
+    declared: Vec<(ProviderId, Location)>,
+}
+
+/// The JSON form of a catalog.
+#[derive(Debug, Serialize, Deserialize)]
+struct CatalogFile {
+    format: u32,
+    source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    as_of: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    locations: Vec<ProviderLocation>,
+    instance_types: Vec<InstanceType>,
+}
+
+/// A location declared in a JSON catalog, with the provider it belongs to.
+#[derive(Debug, Serialize, Deserialize)]
+struct ProviderLocation {
+    provider: ProviderId,
+    #[serde(flatten)]
+    location: Location,
+}
+
+impl Catalog {
+    /// Creates an empty catalog.
+    pub fn new(source: impl Into<String>, as_of: Option<DateTime<Utc>>) -> Self {
+        Self {
+            as_of,
+            source: source.into(),
+            types: Vec::new(),
+            gpus: Vec::new(),
+            index: HashMap::new(),
+            declared: Vec::new(),
+        }
+    }
+
+    /// Returns the small catalog shipped with the SDK.
+    ///
+    /// It lists typical GPU shapes (H100 SXM ×8 and ×1, A100 80GB ×8, A100 40GB, H200, B200,
+    /// L40S, L4, A10, RTX 4090 and 5090) of the invented provider `fake` in `us-east-1`,
+    /// `us-west-2`, `eu-central-1` and `asia-northeast-1`, each with zones. Prices resemble
+    /// public on-demand list prices as of the catalog's [`as_of`](Self::as_of) date; they are
+    /// illustrative, not offers. The fake provider and the CLI use it when no catalog is given.
+    pub fn builtin() -> Self {
+        static PARSED: OnceLock<Catalog> = OnceLock::new();
+        PARSED
+            .get_or_init(|| {
+                Self::from_json(BUILTIN).unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "the built-in catalog does not parse");
+                    Self::new("built-in catalog (unreadable)", None)
+                })
+            })
+            .clone()
+    }
+
+    /// Loads a CSV catalog, a JSON catalog, or every `.csv` and `.json` file of a directory.
+    ///
+    /// A CSV file's provider is its file stem (`aws.csv` → `aws`); a directory's files are
+    /// read in name order and merged, the first of two equal ids winning. Rows that cannot
+    /// be understood are skipped and reported; they never fail the load.
+    ///
+    /// # Errors
+    /// - [`ErrorKind::NotFound`] when the path does not exist;
+    /// - [`ErrorKind::PermissionDenied`] or [`ErrorKind::Internal`] for other I/O failures;
+    /// - [`ErrorKind::InvalidRequest`] naming `catalog` for a file stem that is not a valid
+    ///   provider name, a CSV header lacking required columns, malformed JSON, or a directory
+    ///   with no catalog file.
+    ///
+    /// Every message names the path.
+    pub fn load_path(path: impl AsRef<Path>) -> Result<(Self, LoadReport)> {
+        let path = path.as_ref();
+        let meta = fs::metadata(path).map_err(|e| io_error(path, e))?;
+        if !meta.is_dir() {
+            return load_file(path);
+        }
+
+        let mut files: Vec<_> = fs::read_dir(path)
+            .map_err(|e| io_error(path, e))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && catalog_kind(p).is_some())
+            .collect();
+        files.sort();
+        let mut parts = files.iter().map(|f| load_file(f));
+        let Some(first) = parts.next() else {
+            return Err(Error::invalid(
+                "catalog",
+                format!("`{}` holds no .csv or .json catalog", path.display()),
+            ));
+        };
+        let (mut catalog, mut report) = first?;
+        for part in parts {
+            let (other, other_report) = part?;
+            report.merge(other_report);
+            catalog.merge(other, &mut report);
+        }
+        Ok((catalog, report))
+    }
+
+    /// Reads a CSV catalog from any reader.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidRequest`] naming `catalog` when the header lacks `InstanceType`,
+    /// `Region` or both price columns, or the reader fails; bad rows are skipped and reported.
+    pub fn from_csv_reader<R: Read>(reader: R, options: &CsvOptions) -> Result<(Self, LoadReport)> {
+        let (types, mut report) = csv_load::read(reader, options)?;
+        let mut catalog = Self::new(options.file_name.clone(), options.as_of);
+        for t in types {
+            let id = t.id.clone();
+            if !catalog.insert(t) {
+                let msg = format!("`{id}` listed twice");
+                report.skip(&options.file_name, None, SkipReason::Duplicate, msg);
+                report.rows_kept = report.rows_kept.saturating_sub(1);
+            }
+        }
+        Ok((catalog, report))
+    }
+
+    /// Reads a catalog in the SDK's JSON form.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidRequest`] naming `catalog` for malformed JSON, an invalid value
+    /// (ids, prices and sizes are validated), an unknown format version or a repeated id.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let file: CatalogFile = serde_json::from_str(text)
+            .map_err(|e| Error::invalid("catalog", format!("not a JSON catalog: {e}")))?;
+        if file.format != FORMAT_VERSION {
+            return Err(Error::invalid(
+                "catalog",
+                format!("format {} is not {FORMAT_VERSION}", file.format),
+            ));
+        }
+
+        let mut catalog = Self::new(file.source, file.as_of);
+        for t in file.instance_types {
+            let id = t.id.clone();
+            if !catalog.insert(t) {
+                return Err(Error::invalid(
+                    "catalog",
+                    format!("instance type `{id}` is listed twice"),
+                ));
+            }
+        }
+        catalog.declared = file
+            .locations
+            .into_iter()
+            .map(|pl| (pl.provider, pl.location))
+            .collect();
+        Ok(catalog)
+    }
+
+    /// Writes the catalog in the SDK's JSON form (pretty-printed).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Internal`] if serialisation fails, which the data model does not allow.
+    pub fn to_json(&self) -> Result<String> {
+        let file = CatalogFile {
+            format: FORMAT_VERSION,
+            source: self.source.clone(),
+            as_of: self.as_of,
+            locations: self
+                .declared
+                .iter()
+                .map(|(provider, location)| ProviderLocation {
+                    provider: provider.clone(),
+                    location: location.clone(),
+                })
+                .collect(),
+            instance_types: self.types.clone(),
+        };
+        serde_json::to_string_pretty(&file)
+            .map_err(|e| Error::internal(format!("cannot write the catalog as JSON: {e}")))
+    }
+
+    /// Adds an instance type; returns false, dropping it, when the catalog has its id.
+    ///
+    /// The first type with an id wins, so loading order decides between duplicates.
+    pub fn insert(&mut self, instance_type: InstanceType) -> bool {
+        if self.index.contains_key(&instance_type.id) {
+            return false;
+        }
+        self.index
+            .insert(instance_type.id.clone(), self.types.len());
+        self.gpus
+            .push(instance_type.gpus.first().map(normalize_data_gpu));
+        self.types.push(instance_type);
+        true
+    }
+
+    /// Adds every type of `other` that this catalog lacks, reporting the others as duplicates.
+    ///
+    /// The merged `as_of` is the older of the two dates, or unknown when either is; the
+    /// sources are joined with `; `.
+    pub fn merge(&mut self, other: Self, report: &mut LoadReport) {
+        self.as_of = match (self.as_of, other.as_of) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            _ => None,
+        };
+        self.source = format!("{}; {}", self.source, other.source);
+        for t in other.types {
+            let id = t.id.clone();
+            if !self.insert(t) {
+                let msg = format!("`{id}` already read from an earlier file");
+                report.skip(&other.source, None, SkipReason::Duplicate, msg);
+                report.rows_kept = report.rows_kept.saturating_sub(1);
+            }
+        }
+        for declared in other.declared {
+            if !self
+                .declared
+                .iter()
+                .any(|d| d.0 == declared.0 && d.1.name == declared.1.name)
+            {
+                self.declared.push(declared);
+            }
+        }
+    }
+
+    /// Returns when the data was fetched, when known (CSV files do not say).
+    pub fn as_of(&self) -> Option<DateTime<Utc>> {
+        self.as_of
+    }
+
+    /// Sets when the data was fetched.
+    pub fn set_as_of(&mut self, as_of: Option<DateTime<Utc>>) {
+        self.as_of = as_of;
+    }
+
+    /// Returns where the data came from: file names or the built-in catalog's description.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Returns every instance type, in load order.
+    pub fn instance_types(&self) -> &[InstanceType] {
+        &self.types
+    }
+
+    /// Returns the number of instance types.
+    pub fn len(&self) -> usize {
+        self.types.len()
+    }
+
+    /// Returns true when the catalog has no instance types.
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty()
+    }
+
+    /// Returns the instance type with this id.
+    pub fn get(&self, id: &InstanceTypeId) -> Option<&InstanceType> {
+        self.index.get(id).map(|&i| &self.types[i])
+    }
+
+    /// Returns the normalised GPU of the instance type with this id (its first GPU).
+    pub fn gpu_of(&self, id: &InstanceTypeId) -> Option<&NormalizedGpu> {
+        self.index.get(id).and_then(|&i| self.gpus[i].as_ref())
+    }
+
+    /// Returns how old the data is at `now`, when the catalog's date is known.
+    pub fn age(&self, now: SystemTime) -> Option<Duration> {
+        let now: DateTime<Utc> = now.into();
+        (now - self.as_of?).to_std().ok().or(Some(Duration::ZERO))
+    }
+
+    /// Returns true when the catalog lists at least one GPU of this model.
+    ///
+    /// Memory and form factor in `model` are ignored: "does any H100 exist here". Use it to
+    /// tell a mistyped or absent model (invalid input) from a query that matched nothing.
+    pub fn knows_gpu(&self, model: &str) -> bool {
+        let Ok(key) = GpuModel::parse(model) else {
+            return false;
+        };
+        self.gpus.iter().flatten().any(|g| g.model == key.name)
+    }
+
+    /// Returns every distinct GPU (model, memory, form factor) in the catalog, sorted.
+    pub fn gpu_models(&self) -> Vec<GpuModel> {
+        let mut models: Vec<GpuModel> =
+            self.gpus.iter().flatten().map(NormalizedGpu::key).collect();
+        models.sort();
+        models.dedup();
+        models
+    }
+
+    /// Returns the providers in the catalog, sorted.
+    pub fn providers(&self) -> Vec<ProviderId> {
+        let mut providers: Vec<ProviderId> =
+            self.types.iter().map(|t| t.provider().clone()).collect();
+        providers.sort();
+        providers.dedup();
+        providers
+    }
+
+    /// Returns every location of every provider, sorted by provider then name.
+    ///
+    /// Each location holds the zones its rows name (zonal ids and available zones) and is
+    /// available when any of its types is. The country is set where we know it for sure: a
+    /// marketplace location ending in an ISO country and a continent (`Oregon, US, NA` →
+    /// USA), a `us-` region, or a well-known region of AWS, GCP, Lambda or Nebius; otherwise
+    /// it is left empty rather than guessed. Locations a JSON catalog declares replace the
+    /// derived ones of the same name (zones are merged).
+    pub fn locations(&self) -> Vec<(ProviderId, Location)> {
+        let mut derived: BTreeMap<(ProviderId, LocationId), Location> = BTreeMap::new();
+        for t in &self.types {
+            let key = (t.provider().clone(), t.location().clone());
+            let loc = derived.entry(key).or_insert_with(|| {
+                let mut loc = Location::new(t.location().clone());
+                loc.available = false;
+                loc.country = country::country_of(t.provider().as_str(), t.location().as_str());
+                loc
+            });
+            loc.available |= t.available;
+            for zone in t.id.zone().into_iter().chain(&t.available_zones) {
+                if loc.zone(zone).is_none() {
+                    loc.zones.push(Zone::new(zone.clone()));
+                }
+            }
+        }
+
+        for (provider, declared) in &self.declared {
+            let key = (provider.clone(), declared.name.clone());
+            let mut loc = declared.clone();
+            if let Some(found) = derived.get(&key) {
+                for zone in &found.zones {
+                    if loc.zone(&zone.name).is_none() {
+                        loc.zones.push(zone.clone());
+                    }
+                }
+            }
+            derived.insert(key, loc);
+        }
+
+        derived
+            .into_iter()
+            .map(|((provider, _), mut loc)| {
+                loc.zones.sort_by(|a, b| a.name.cmp(&b.name));
+                (provider, loc)
+            })
+            .collect()
+    }
+
+    /// Returns the locations of one provider, sorted by name.
+    pub fn provider_locations(&self, provider: &ProviderId) -> Vec<Location> {
+        self.locations()
+            .into_iter()
+            .filter(|(p, _)| p == provider)
+            .map(|(_, loc)| loc)
+            .collect()
+    }
+
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&InstanceType, Option<&NormalizedGpu>)> {
+        self.types.iter().zip(self.gpus.iter().map(Option::as_ref))
+    }
+}
+
+/// What kind of catalog file a path is, by extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Csv,
+    Json,
+}
+
+fn catalog_kind(path: &Path) -> Option<Kind> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "csv" => Some(Kind::Csv),
+        "json" => Some(Kind::Json),
+        _ => None,
+    }
+}
+
+fn load_file(path: &Path) -> Result<(Catalog, LoadReport)> {
+    let shown = path.display().to_string();
+    let text = fs::read(path).map_err(|e| io_error(path, e))?;
+
+    if catalog_kind(path) == Some(Kind::Json) {
+        let text = String::from_utf8(text)
+            .map_err(|_| Error::invalid("catalog", format!("`{shown}` is not UTF-8")))?;
+        let mut catalog = Catalog::from_json(&text)
+            .map_err(|e| Error::invalid("catalog", format!("`{shown}`: {}", e.message())))?;
+        catalog.source = format!("{shown} ({})", catalog.source);
+        let report = LoadReport {
+            files: vec![shown],
+            rows_read: catalog.len(),
+            rows_kept: catalog.len(),
+            ..LoadReport::default()
+        };
+        return Ok((catalog, report));
+    }
+
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    let provider = ProviderId::new(stem).map_err(|e| {
+        Error::invalid(
+            "catalog",
+            format!(
+                "`{shown}`: file name `{stem}` is not a provider name: {}",
+                e.message()
+            ),
+        )
+    })?;
+    let options = CsvOptions::new(provider).with_file_name(shown);
+    Catalog::from_csv_reader(text.as_slice(), &options)
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> Error {
+    let kind = match e.kind() {
+        std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+        std::io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
+        _ => ErrorKind::Internal,
+    };
+    Error::new(
+        kind,
+        format!("cannot read catalog `{}`: {e}", path.display()),
+    )
+    .with_source(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use compute_types::{Bytes, PriceScope};
+
+    use super::*;
+
+    #[test]
+    fn builtin_parses_and_round_trips() {
+        let catalog = Catalog::builtin();
+
+        let json = catalog.to_json().unwrap();
+        let back = Catalog::from_json(&json).unwrap();
+
+        assert!(catalog.len() >= 30, "{}", catalog.len());
+        assert!(catalog.as_of().is_some());
+        assert_eq!(back.instance_types(), catalog.instance_types());
+        assert_eq!(back.locations(), catalog.locations());
+        assert!(
+            catalog
+                .instance_types()
+                .iter()
+                .all(|t| t.price_scope == PriceScope::Instance)
+        );
+    }
+
+    #[test]
+    fn builtin_covers_the_typical_shapes() {
+        let catalog = Catalog::builtin();
+
+        let models: Vec<String> = catalog
+            .gpu_models()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+
+        for want in [
+            "H100-80GB-SXM",
+            "H100-80GB-PCIE",
+            "A100-80GB-SXM",
+            "A100-40GB",
+            "H200-141GB-SXM",
+            "B200-180GB-SXM",
+            "L40S-48GB-PCIE",
+            "L4-24GB-PCIE",
+            "A10-24GB-PCIE",
+            "RTX4090-24GB-PCIE",
+            "RTX5090-32GB-PCIE",
+        ] {
+            assert!(
+                models.iter().any(|m| m.starts_with(want)),
+                "{want} not in {models:?}"
+            );
+        }
+        let fake = ProviderId::new("fake").unwrap();
+        let locations = catalog.provider_locations(&fake);
+        let names: Vec<&str> = locations.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["asia-northeast-1", "eu-central-1", "us-east-1", "us-west-2"]
+        );
+        assert!(
+            locations
+                .iter()
+                .all(|l| l.country.is_some() && l.zones.len() >= 2)
+        );
+    }
+
+    #[test]
+    fn json_rejects_bad_catalogs() {
+        let dup = r#"{"format": 1, "source": "t", "instance_types": [
+            {"id": "p/r//t", "memory": 1, "vcpus": 1},
+            {"id": "p/r//t", "memory": 1, "vcpus": 1}]}"#;
+
+        for bad in [
+            "",
+            "[]",
+            r#"{"format": 2, "source": "", "instance_types": []}"#,
+            dup,
+        ] {
+            let err = Catalog::from_json(bad).unwrap_err();
+            assert_eq!(err.field(), Some("catalog"), "{bad}");
+        }
+        let bad_price = dup.replace(r#""vcpus": 1},"#, r#""vcpus": 1, "price": "-1"},"#);
+        assert!(Catalog::from_json(&bad_price).is_err());
+    }
+
+    #[test]
+    fn merging_keeps_the_first_and_the_older_date() {
+        let mut a = Catalog::builtin();
+        let b = Catalog::builtin();
+        let mut report = LoadReport {
+            rows_kept: a.len() + b.len(),
+            ..LoadReport::default()
+        };
+        let n = a.len();
+
+        a.merge(b, &mut report);
+
+        assert_eq!(a.len(), n);
+        assert_eq!(report.rows_kept, n);
+        assert_eq!(report.skipped[&SkipReason::Duplicate], n);
+    }
+
+    #[test]
+    fn load_path_reads_files_and_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = "InstanceType,AcceleratorName,AcceleratorCount,Price,Region\n\
+                   gpu_1x_h100_pcie,H100,1.0,2.49,us-east-1\nbad,H100,1,x,us-east-1\n";
+        fs::write(dir.path().join("lambda.csv"), csv).unwrap();
+        fs::write(dir.path().join("builtin.json"), BUILTIN).unwrap();
+        fs::write(dir.path().join("notes.md"), "not a catalog").unwrap();
+
+        let (one, one_report) = Catalog::load_path(dir.path().join("lambda.csv")).unwrap();
+        let (all, report) = Catalog::load_path(dir.path()).unwrap();
+
+        assert_eq!(one.len(), 1);
+        assert_eq!(one_report.rows_skipped(), 1);
+        let skip = one_report
+            .warnings
+            .iter()
+            .find(|w| w.line == Some(3))
+            .unwrap();
+        assert!(
+            skip.to_string()
+                .contains("lambda.csv:3: skipped (invalid price)"),
+            "{skip}"
+        );
+        assert_eq!(all.len(), Catalog::builtin().len() + 1);
+        assert_eq!(report.files.len(), 2);
+        assert_eq!(all.as_of(), None, "the CSV part has no date");
+        let id: InstanceTypeId = "lambda/us-east-1//gpu_1x_h100_pcie".parse().unwrap();
+        assert_eq!(all.gpu_of(&id).unwrap().memory(), Some(Bytes::gib(80)));
+    }
+
+    #[test]
+    fn load_path_errors_name_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.csv");
+        fs::write(
+            dir.path().join("bad name.csv"),
+            "InstanceType,Region,Price\n",
+        )
+        .unwrap();
+
+        let not_found = Catalog::load_path(&missing).unwrap_err();
+        let bad_stem = Catalog::load_path(dir.path().join("bad name.csv")).unwrap_err();
+        let empty = tempfile::tempdir().unwrap();
+        let no_files = Catalog::load_path(empty.path()).unwrap_err();
+
+        assert_eq!(not_found.kind(), ErrorKind::NotFound);
+        assert!(not_found.to_string().contains("nope.csv"));
+        assert_eq!(bad_stem.field(), Some("catalog"));
+        assert!(bad_stem.message().contains("bad name"));
+        assert_eq!(no_files.kind(), ErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn age_is_measured_from_as_of() {
+        let mut catalog = Catalog::new("t", None);
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(10 * 86_400);
+        assert_eq!(catalog.age(now), None);
+
+        catalog.set_as_of(Some(DateTime::<Utc>::from(SystemTime::UNIX_EPOCH)));
+
+        assert_eq!(catalog.age(now), Some(Duration::from_secs(10 * 86_400)));
+    }
+}
