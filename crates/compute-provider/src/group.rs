@@ -924,6 +924,18 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn an_empty_group_is_empty() {
+        let p = TestProvider::new().arc();
+
+        let group = create_group(dyn_p(&p), Vec::new(), options())
+            .await
+            .unwrap();
+
+        assert!(group.is_empty());
+        assert_eq!(p.calls("list_instances"), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn bad_requests_create_nothing() {
         let p = TestProvider::new().arc();
         let mut dup = requests(2);

@@ -222,6 +222,10 @@ pub trait StopStart: Send + Sync {
     ///
     /// # Errors
     /// `NotFound`; `InvalidRequest` when the state does not allow stopping.
+    ///
+    /// # Provider differences
+    /// Some providers keep billing storage (or the whole instance) while stopped, and some
+    /// release the public address unless it was created with a persistent IP.
     async fn stop_instance(&self, id: &InstanceId) -> Result<()>;
 
     /// Starts a stopped instance; it passes through `pending` to `running`.
@@ -229,6 +233,9 @@ pub trait StopStart: Send + Sync {
     /// # Errors
     /// `NotFound`; `InvalidRequest` when the state does not allow starting;
     /// `CapacityUnavailable`.
+    ///
+    /// # Provider differences
+    /// A started instance may come back on another host, with new addresses.
     async fn start_instance(&self, id: &InstanceId) -> Result<()>;
 }
 
@@ -239,6 +246,9 @@ pub trait Reboot: Send + Sync {
     ///
     /// # Errors
     /// `NotFound`; `InvalidRequest` when the instance is not running.
+    ///
+    /// # Provider differences
+    /// Some providers report `pending` during the reboot, others stay `running`.
     async fn reboot_instance(&self, id: &InstanceId) -> Result<()>;
 }
 
@@ -250,6 +260,10 @@ pub trait ResizeVolume: Send + Sync {
     /// # Errors
     /// `NotFound` for an unknown instance or volume; `InvalidRequest` for a smaller size or a
     /// volume that is not elastic.
+    ///
+    /// # Provider differences
+    /// Some providers grow a volume only while the instance is stopped; the file system
+    /// inside may need growing separately.
     async fn resize_volume(&self, id: &InstanceId, volume_id: &str, size: Bytes) -> Result<()>;
 }
 
@@ -261,6 +275,10 @@ pub trait ChangeInstanceType: Send + Sync {
     /// # Errors
     /// `NotFound`; `InvalidRequest` when the instance is not stopped or the type is in
     /// another location; `CapacityUnavailable`.
+    ///
+    /// # Provider differences
+    /// Providers limit which types an instance may change to (same family, same GPU
+    /// count); others are refused with `InvalidRequest`.
     async fn change_instance_type(&self, id: &InstanceId, new_type: &InstanceTypeId) -> Result<()>;
 }
 
@@ -271,6 +289,10 @@ pub trait Firewall: Send + Sync {
     ///
     /// # Errors
     /// `NotFound`; `AlreadyExists` for a rule identical to an existing one; `InvalidRequest`.
+    ///
+    /// # Provider differences
+    /// Some providers apply rules to a security group shared by several instances, so a
+    /// rule added to one instance may open others in the same group; they document it.
     async fn add_firewall_rules(
         &self,
         id: &InstanceId,
@@ -281,6 +303,9 @@ pub trait Firewall: Send + Sync {
     ///
     /// # Errors
     /// `NotFound` for an unknown instance or rule id.
+    ///
+    /// # Provider differences
+    /// Revocation may take a few seconds to reach established connections.
     async fn revoke_firewall_rules(
         &self,
         id: &InstanceId,
@@ -295,6 +320,10 @@ pub trait UpdateTags: Send + Sync {
     ///
     /// # Errors
     /// `NotFound`; `InvalidRequest` for tags that break the limits.
+    ///
+    /// # Provider differences
+    /// Providers without native tags store them another way (for example in the instance
+    /// name or metadata) and document how.
     async fn update_tags(&self, id: &InstanceId, tags: &Tags) -> Result<()>;
 }
 
@@ -305,6 +334,9 @@ pub trait Images: Send + Sync {
     ///
     /// # Errors
     /// `NotFound` for an unknown location.
+    ///
+    /// # Provider differences
+    /// Providers with global images return the same list for every location.
     async fn list_images(&self, location: &LocationId) -> Result<Vec<Image>>;
 }
 
@@ -315,6 +347,11 @@ pub trait QuotaInfo: Send + Sync {
     ///
     /// # Errors
     /// `NotFound` for an unknown location.
+    ///
+    /// # Provider differences
+    /// Some providers count quota in GPUs, others in vCPUs or instances
+    /// ([`QuotaUnit`](compute_types::QuotaUnit)); account-wide quotas are returned for
+    /// every location.
     async fn quotas(&self, location: &LocationId) -> Result<Vec<Quota>>;
 }
 
@@ -382,6 +419,9 @@ pub trait NetworkProbe: Send + Sync {
     ///
     /// # Errors
     /// `NotFound` when an instance is unknown; `InvalidRequest` for a port on ICMP.
+    ///
+    /// # Provider differences
+    /// The fake answers from its model; a local provider sends real packets.
     async fn probe(&self, probe: &Probe) -> Result<ProbeResult>;
 }
 
@@ -406,11 +446,17 @@ pub trait FaultInjection: Send + Sync {
     ///
     /// # Errors
     /// `Unsupported` for a fault this provider cannot inject.
+    ///
+    /// # Provider differences
+    /// Test providers support different subsets of [`Fault`].
     async fn inject(&self, fault: Fault) -> Result<()>;
 
     /// Disarms every fault.
     ///
     /// # Errors
     /// None in practice; the signature leaves room for remote hooks.
+    ///
+    /// # Provider differences
+    /// None known.
     async fn clear_faults(&self) -> Result<()>;
 }
