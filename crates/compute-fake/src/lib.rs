@@ -1,1 +1,98 @@
 //! The reference in-memory provider of the compute SDK, with fault injection.
+//!
+//! [`FakeProvider`] behaves like a careful real cloud: instances move through their
+//! lifecycle on a clock (tokio's, so tests under paused time run instantly), get addresses
+//! from an address plan, consume quota and capacity, carry the SDK's ownership tags, and
+//! can be made to fail in every way real clouds fail, deterministically from a seed.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use compute_fake::FakeProvider;
+//! use compute_provider::{CreateInstance, Provider};
+//! use compute_types::{InstanceState, RefId};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> compute_types::Result<()> {
+//! let fake = FakeProvider::builder().boot_delay(Duration::from_secs(30)).build()?;
+//! let gpu = fake.instance_types(&Default::default()).await?.remove(0);
+//!
+//! let req = CreateInstance::new(RefId::new("node-0")?, gpu.id.clone()).with_cluster("demo");
+//! let inst = fake.create_instance(&req).await?;
+//! assert_eq!(inst.state(), InstanceState::Pending);
+//!
+//! tokio::time::advance(Duration::from_secs(30)).await;
+//! let inst = fake.get_instance(inst.id()).await?;
+//! assert_eq!(inst.state(), InstanceState::Running);
+//! assert!(inst.network.public_ip.is_some() && inst.network.private_ip.is_some());
+//! # Ok(())
+//! # }
+//! ```
+
+mod addresses;
+mod clock;
+mod config;
+mod faults;
+mod index;
+mod network;
+mod ops;
+mod persist;
+mod provider;
+mod world;
+
+use compute_types::{InstanceType, Location};
+
+pub use config::{DEFAULT_PUBLIC_RANGES, FakeConfig, Operation, QuotaLimits};
+pub use ops::{DEFAULT_IMAGE, DEFAULT_ROOT_VOLUME};
+pub use persist::FORMAT_VERSION;
+pub use provider::FakeProvider;
+pub use world::{SSH_PORT, SSH_USER};
+
+/// The catalog the fake uses when the configuration names none.
+fn default_catalog() -> (Vec<InstanceType>, Vec<Location>) {
+    builtin::catalog()
+}
+
+mod builtin {
+    //! A small catalog used until the shared built-in catalog is wired in.
+
+    use compute_types::{
+        Architecture, Bytes, Gpu, InstanceType, InstanceTypeId, Location, LocationId, Manufacturer,
+        Zone, ZoneId,
+    };
+
+    pub(crate) fn catalog() -> (Vec<InstanceType>, Vec<Location>) {
+        let mut types = Vec::new();
+        let mut locations = Vec::new();
+        for loc in ["us-east-1", "eu-west-1"] {
+            let Ok(name) = LocationId::new(loc) else {
+                continue;
+            };
+            let mut location = Location::new(name);
+            for z in ["a", "b"] {
+                if let Ok(zone) = ZoneId::new(format!("{loc}{z}")) {
+                    location = location.with_zone(Zone::new(zone));
+                }
+            }
+            locations.push(location);
+            for (name, gpus, model) in [("gpu_1x_h100", 1, "H100"), ("gpu_8x_h100", 8, "H100")] {
+                let Ok(id) = InstanceTypeId::builder("fake", loc, name).build() else {
+                    continue;
+                };
+                let mut t = InstanceType::new(id, 26 * gpus, Bytes::gib(225 * u64::from(gpus)));
+                t.gpus
+                    .push(Gpu::new(gpus, model, Manufacturer::Nvidia).with_memory(Bytes::gib(80)));
+                t.architectures.push(Architecture::X86_64);
+                t.stoppable = true;
+                t.rebootable = true;
+                t.available = true;
+                t.elastic_root_volume = true;
+                t.can_modify_firewall_rules = true;
+                types.push(t);
+            }
+        }
+        (types, locations)
+    }
+}

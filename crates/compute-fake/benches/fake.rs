@@ -1,0 +1,3 @@
+//! Benchmarks of the fake provider.
+
+fn main() {}
