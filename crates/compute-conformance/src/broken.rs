@@ -12,6 +12,7 @@ use std::{
 };
 
 use async_trait::async_trait;
+
 use compute_provider::{
     ApiScope, ChangeInstanceType, CreateInstance, FaultInjection, Firewall, Images,
     InstanceTypeFilter, ListInstances, LocationsQuery, NetworkProbe, Probe, ProbeResult,
@@ -41,7 +42,8 @@ pub enum Defect {
     WidensFirewallRules,
     /// The probe says instances of different clusters reach each other.
     LetsClustersTalk,
-    /// Reports pending instances as running, before they have an address.
+    /// Reports pending instances as running, before they have an address (the
+    /// addresses of a pending instance are hidden, as a cloud assigning them on boot would).
     RunningBeforeAddress,
     /// Mints new instance type ids on every listing.
     UnstableTypeIds,
@@ -130,7 +132,10 @@ impl Broken {
                 instance.tags.remove(TAG_REF_ID);
             }
             Defect::RunningBeforeAddress if instance.state() == InstanceState::Pending => {
+                // A cloud that assigns addresses on boot, but says running at once.
                 instance.lifecycle.status.state = InstanceState::Running;
+                instance.network.public_ip = None;
+                instance.network.private_ip = None;
             }
             Defect::WidensFirewallRules => {
                 if let Some(rules) = self.state().asked_rules.get(instance.id()) {

@@ -9,14 +9,13 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
+use crate::{Check, Outcome, outcome::Context};
 use compute_provider::{
     CreateInstance, InstanceTypeFilter, ListInstances, LocationsQuery, Provider,
 };
 use compute_types::{
     ErrorKind, Instance, InstanceId, InstanceType, InstanceTypeId, LocationId, RefId, Tags,
 };
-
-use crate::{Check, Outcome, outcome::Context};
 
 /// The tag key carrying the run id on everything a run creates.
 pub const TAG_RUN: &str = "conformance-run";
@@ -49,6 +48,7 @@ pub struct Config {
     settle_deadline: Duration,
     case_deadline: Duration,
     instance_type: Option<InstanceTypeId>,
+    rate_limit_burst: Option<u32>,
 }
 
 impl Default for Config {
@@ -60,6 +60,7 @@ impl Default for Config {
             settle_deadline: Duration::from_secs(120),
             case_deadline: Duration::from_secs(60 * 60),
             instance_type: None,
+            rate_limit_burst: None,
         }
     }
 }
@@ -107,6 +108,14 @@ impl Config {
         self
     }
 
+    /// Lets `rate_limit_is_throttled` send up to `calls` cheap calls back to back to
+    /// provoke a rate limit; without it that case is skipped. Set it above the provider's
+    /// limit, and only where a burst is harmless (a fake, a test account).
+    pub fn with_rate_limit_burst(mut self, calls: u32) -> Self {
+        self.rate_limit_burst = Some(calls);
+        self
+    }
+
     /// Returns the longest pause between two polls.
     pub fn poll_interval(&self) -> Duration {
         self.poll_interval
@@ -125,6 +134,11 @@ impl Config {
     /// Returns how long one case may take.
     pub fn case_deadline(&self) -> Duration {
         self.case_deadline
+    }
+
+    /// Returns the rate limit burst, if one is configured.
+    pub fn rate_limit_burst(&self) -> Option<u32> {
+        self.rate_limit_burst
     }
 
     /// Returns the configured instance type, if any.

@@ -11,11 +11,11 @@ use std::{
     time::Instant,
 };
 
-use compute_provider::Provider;
 use serde_json::{Value, json};
 use tokio::time::timeout;
 
 use crate::{CaseReport, Config, Cx, Outcome};
+use compute_provider::Provider;
 
 /// The environment variable naming the JSON report file; unset means no report.
 pub const REPORT_ENV: &str = "COMPUTE_CONFORMANCE_REPORT";

@@ -3,11 +3,11 @@
 
 use std::{future::Future, time::Duration};
 
-use compute_provider::Provider;
-use compute_types::{ErrorKind, Instance, InstanceId, InstanceState};
 use tokio::time::{Instant, sleep};
 
 use crate::{Check, Cx, Outcome, outcome::Context};
+use compute_provider::Provider;
+use compute_types::{ErrorKind, Instance, InstanceId, InstanceState};
 
 /// The first pause between polls; later pauses double up to the configured interval.
 const FIRST_POLL: Duration = Duration::from_millis(5);

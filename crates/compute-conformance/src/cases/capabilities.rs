@@ -2,16 +2,15 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use compute_provider::{Fault, Probe, ProbeSource, Provider, ProviderExt, Secret};
-use compute_types::{
-    Bytes, Capability, ErrorKind, FirewallRule, Instance, InstanceState, Protocol, Tags,
-};
-
 use super::{launch, launch_running};
 use crate::{
     Check, Cx, Outcome, TAG_CASE, TAG_RUN,
     outcome::{Context, ensure},
     wait,
+};
+use compute_provider::{Fault, Probe, ProbeSource, Provider, ProviderExt, Secret};
+use compute_types::{
+    Bytes, Capability, ErrorKind, FirewallRule, Instance, InstanceState, Protocol, Tags,
 };
 
 /// Records a failed call of a declared ability.
@@ -71,7 +70,7 @@ async fn check_read_abilities(
         note(problems, Capability::Quota, quota.quotas(location).await);
     }
     if let Some(probe) = p.network_probe() {
-        let source = ProbeSource::External(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10)));
+        let source = ProbeSource::External(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 10)));
         let flow = Probe::new(source, instance.id().clone(), Protocol::Tcp, Some(22));
         note(problems, Capability::NetworkProbe, probe.probe(&flow).await);
     }
@@ -97,7 +96,7 @@ async fn check_instance_abilities(
         );
     }
     if let Some(firewall) = p.firewall() {
-        let rule: FirewallRule = "tcp:9100@198.51.100.0/24".parse().context("rule")?;
+        let rule: FirewallRule = "tcp:9100@192.0.2.0/25".parse().context("rule")?;
         let cap = Capability::ModifyFirewall;
         let added = note(
             problems,

@@ -2,13 +2,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use compute_provider::{InstanceTypeFilter, LocationsQuery, Provider};
-use compute_types::{CountryCode, InstanceType, Location};
-
 use crate::{
     Check, Cx, Outcome,
     outcome::{Context, bail, ensure},
 };
+use compute_provider::{InstanceTypeFilter, LocationsQuery, Provider};
+use compute_types::{CountryCode, InstanceType, Location};
 
 /// How many locations or type names the filter cases try, to bound live API calls.
 const SAMPLE: usize = 8;

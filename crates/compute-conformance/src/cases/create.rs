@@ -1,16 +1,15 @@
 //! Cases on creating, finding and terminating instances, and on idempotent create.
 
-use compute_provider::{CreateInstance, ListInstances, LocationsQuery, Provider, ProviderExt};
-use compute_types::{
-    Capability, CredentialRefId, Instance, InstanceId, InstanceState, LocationId,
-    TAG_CREDENTIAL_REF_ID, TAG_REF_ID,
-};
-
 use super::{find_by_ref_id, launch, launch_running, list_checked};
 use crate::{
     Check, Cx, Outcome, TAG_CASE, TAG_RUN,
     outcome::{Context, bail, ensure},
     wait::{self, running_problems, settle},
+};
+use compute_provider::{CreateInstance, ListInstances, LocationsQuery, Provider, ProviderExt};
+use compute_types::{
+    Capability, CredentialRefId, Instance, InstanceId, InstanceState, LocationId,
+    TAG_CREDENTIAL_REF_ID, TAG_REF_ID,
 };
 
 /// Checks that `instance` is what `request` asked for.

@@ -1,14 +1,18 @@
 //! Cases on error kinds and retry classes: not found, invalid input and rate limits.
 
-use compute_provider::{CreateInstance, Provider};
-use compute_types::{
-    Bytes, Error, ErrorKind, FirewallRule, InstanceId, InstanceTypeId, LocationId, Retry, Tags,
-};
+use std::time::Duration;
+
+use tokio::time::sleep;
 
 use super::find_by_ref_id;
 use crate::{
     Check, Cx, Outcome,
     outcome::{Context, bail, ensure},
+    wait::settle,
+};
+use compute_provider::{CreateInstance, LocationsQuery, Provider};
+use compute_types::{
+    Bytes, Error, ErrorKind, FirewallRule, InstanceId, InstanceTypeId, LocationId, Retry, Tags,
 };
 
 /// Checks that `result` failed with `kind` and a retry class that never retries.
@@ -59,9 +63,8 @@ pub async fn unknown_instance_is_not_found(p: &dyn Provider, cx: &Cx) -> Outcome
                 expect_final(result, not_found, "update_tags")?;
             }
             if let Some(ability) = p.firewall() {
-                let rule: FirewallRule = "tcp:9000@198.51.100.0/24"
-                    .parse()
-                    .context("firewall rule")?;
+                let rule: FirewallRule =
+                    "tcp:9000@192.0.2.0/25".parse().context("firewall rule")?;
                 let result = ability.add_firewall_rules(&id, &[rule]).await;
                 expect_final(result, not_found, "add_firewall_rules")?;
             }
@@ -146,7 +149,59 @@ pub async fn invalid_request_is_rejected(p: &dyn Provider, cx: &Cx) -> Outcome {
     )
 }
 
-/// A rate-limited call is `RateLimited` and throttled.
-pub async fn rate_limit_is_throttled(_p: &dyn Provider, _cx: &Cx) -> Outcome {
-    Outcome::Pass
+/// A burst of calls beyond the provider's limit is answered `RateLimited` with the
+/// throttled retry class, and calls succeed again after the advised wait.
+///
+/// Runs only with [`Config::with_rate_limit_burst`](crate::Config::with_rate_limit_burst).
+pub async fn rate_limit_is_throttled(p: &dyn Provider, cx: &Cx) -> Outcome {
+    Outcome::from_check(
+        async {
+            let Some(burst) = cx.config().rate_limit_burst() else {
+                return Err(Outcome::Skip(
+                    "rate limiting (no burst configured; see Config::with_rate_limit_burst)"
+                        .to_owned(),
+                ));
+            };
+            let query = LocationsQuery::all();
+
+            let mut limited = None;
+            for _ in 0..burst {
+                match p.locations(&query).await {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == ErrorKind::RateLimited => {
+                        limited = Some(e);
+                        break;
+                    }
+                    Err(e) => bail!(
+                        "locations during a burst returned {e}, expected success or rate limited"
+                    ),
+                }
+            }
+
+            let Some(err) = limited else {
+                bail!("{burst} calls in a row were never rate limited");
+            };
+            let Retry::Throttled { after } = err.retry() else {
+                bail!(
+                    "a rate limit has the retry class {:?}, expected throttled",
+                    err.retry()
+                );
+            };
+            let pause = after.unwrap_or(Duration::from_secs(1));
+            ensure!(
+                pause <= cx.config().running_deadline(),
+                "the rate limit asks to wait {pause:?}, longer than the running deadline"
+            );
+            sleep(pause).await;
+            settle(cx, "calls still fail after the advised wait", || async {
+                match p.locations(&query).await {
+                    Ok(_) => Ok(Some(())),
+                    Err(e) if e.kind() == ErrorKind::RateLimited => Ok(None),
+                    Err(e) => bail!("locations after the wait returned {e}"),
+                }
+            })
+            .await
+        }
+        .await,
+    )
 }

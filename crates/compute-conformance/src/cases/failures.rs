@@ -1,14 +1,13 @@
 //! Cases on failed and ambiguous creates, driven through the fault injection hook.
 
-use compute_provider::{Fault, FaultInjection, Provider};
-use compute_types::{Capability, ErrorKind, Outcome as Applied};
-
 use super::find_by_ref_id;
 use crate::{
     Check, Cx, Outcome,
     outcome::{Context, bail, ensure},
     wait::{self, settle},
 };
+use compute_provider::{Fault, FaultInjection, Provider};
+use compute_types::{Capability, ErrorKind, Outcome as Applied};
 
 fn faults(p: &dyn Provider) -> Check<&dyn FaultInjection> {
     p.fault_injection()

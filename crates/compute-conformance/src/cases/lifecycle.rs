@@ -1,15 +1,14 @@
 //! Cases on changing a running instance: stop and start, reboot, volume resize, type
 //! change and tags. Each waits for the resulting state and checks it.
 
-use compute_provider::{ListInstances, Provider};
-use compute_types::{Bytes, Capability, ErrorKind, InstanceState, TAG_REF_ID, Tags};
-
 use super::{launch_running, list_checked};
 use crate::{
     Cx, Outcome, TAG_CASE, TAG_RUN,
     outcome::{Context, bail, ensure},
     wait::{self, settle},
 };
+use compute_provider::{ListInstances, Provider};
+use compute_types::{Bytes, Capability, ErrorKind, InstanceState, TAG_REF_ID, Tags};
 
 /// A running instance stops (through stopping to stopped, as listed too) and starts
 /// again (to running, with an address and SSH details).

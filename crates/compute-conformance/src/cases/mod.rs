@@ -38,14 +38,13 @@ pub use network::{
     inbound_is_denied_by_default, outbound_is_allowed, revoked_rule_closes_again,
 };
 
-use compute_provider::{CreateInstance, ListInstances, Provider, is_gone_or_going};
-use compute_types::{Instance, InstanceState, RefId, TAG_REF_ID};
-
 use crate::{
     Check, Cx,
     outcome::{Context, bail},
     wait,
 };
+use compute_provider::{CreateInstance, ListInstances, Provider, is_gone_or_going};
+use compute_types::{Instance, InstanceState, RefId, TAG_REF_ID};
 
 /// Creates an instance of the run's type, shaped by `shape`, and returns it.
 pub(crate) async fn launch(

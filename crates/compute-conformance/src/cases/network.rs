@@ -3,15 +3,14 @@
 
 use std::net::IpAddr;
 
-use compute_provider::{NetworkProbe, Probe, ProbeSource, Provider};
-use compute_types::{Capability, FirewallRule, Instance, InstanceId, Protocol};
-
 use super::launch_running;
 use crate::{
     Check, Cx, Outcome,
     outcome::{Context, bail, ensure},
     wait::settle,
 };
+use compute_provider::{NetworkProbe, Probe, ProbeSource, Provider};
+use compute_types::{Capability, FirewallRule, Instance, InstanceId, Protocol};
 
 /// A sample of flows that default-deny must drop and a cluster must deliver.
 const SAMPLE: &[(Protocol, Option<u16>)] = &[
@@ -27,11 +26,14 @@ const SAMPLE: &[(Protocol, Option<u16>)] = &[
     (Protocol::Icmp, None),
 ];
 
-/// An address inside the range the rule cases open (TEST-NET-2).
-const INSIDE: &str = "198.51.100.7";
+/// The range the rule cases open (half of TEST-NET-1, which no cloud assigns).
+const RANGE: &str = "192.0.2.0/25";
 
-/// An address outside every range the cases open (TEST-NET-3).
-const OUTSIDE: &str = "203.0.113.10";
+/// An address inside [`RANGE`].
+const INSIDE: &str = "192.0.2.7";
+
+/// An address outside every range the cases open (the benchmarking range).
+const OUTSIDE: &str = "198.18.0.10";
 
 fn prober(p: &dyn Provider) -> Check<&dyn NetworkProbe> {
     p.network_probe()
@@ -141,7 +143,7 @@ pub async fn firewall_rule_opens_exactly_its_range(p: &dyn Provider, cx: &Cx) ->
     Outcome::from_check(
         async {
             let probe = prober(p)?;
-            let rule: FirewallRule = "tcp:8000-8010@198.51.100.0/24".parse().context("rule")?;
+            let rule: FirewallRule = format!("tcp:8000-8010@{RANGE}").parse().context("rule")?;
             let asked = rule.clone();
             let instance = launch_running(p, cx, |r| r.with_firewall_rule(asked)).await?;
             let id = instance.id();
@@ -158,7 +160,7 @@ pub async fn firewall_rule_opens_exactly_its_range(p: &dyn Provider, cx: &Cx) ->
                 "the instance reports the ingress rules {reported:?}, asked for [{rule}]"
             );
             let inside = external(INSIDE)?;
-            let edge = external("198.51.100.254")?;
+            let edge = external("192.0.2.126")?;
             wait_flow(cx, probe, &inside, id, (Protocol::Tcp, Some(8005)), true).await?;
             let open = [
                 (Protocol::Tcp, Some(8000)),
@@ -176,7 +178,7 @@ pub async fn firewall_rule_opens_exactly_its_range(p: &dyn Provider, cx: &Cx) ->
                 (Protocol::Icmp, None),
             ];
             expect_flows(probe, &inside, id, &closed, false).await?;
-            for source in [OUTSIDE, "198.51.101.7", "198.51.99.255"] {
+            for source in [OUTSIDE, "192.0.2.128", "192.0.1.255"] {
                 expect_flows(probe, &external(source)?, id, &open, false).await?;
             }
             Ok(())
@@ -286,7 +288,7 @@ pub async fn revoked_rule_closes_again(p: &dyn Provider, cx: &Cx) -> Outcome {
                 .ok_or_else(|| Outcome::missing(Capability::ModifyFirewall))?;
             let instance = launch_running(p, cx, |r| r).await?;
             let id = instance.id();
-            let rule: FirewallRule = "tcp:9443@198.51.100.0/24".parse().context("rule")?;
+            let rule: FirewallRule = format!("tcp:9443@{RANGE}").parse().context("rule")?;
             let inside = external(INSIDE)?;
             let port = (Protocol::Tcp, Some(9443));
 
