@@ -1,79 +1,56 @@
 //! Address bookkeeping: cluster subnets, private hosts and the public address pool.
 //!
-//! Each cluster gets its own subnet from the address plan the first time an instance joins
-//! it; subnets are kept for the life of the world. Instances without a cluster share the
-//! *default network*, a larger subnet whose members are not a cluster: they reach each
-//! other only where their firewall rules allow. Hosts and public addresses are handed out
-//! in order, and released ones are reused first (lowest first).
+//! Cluster subnets come from `compute-net`'s [`AddressPlan`] over `10.0.0.0/9`, one subnet
+//! (a /24 unless configured) per cluster the first time an instance joins it, and hosts
+//! from its [`HostAllocator`], which keeps [`DEFAULT_RESERVED_HOSTS`] back. Subnets are kept
+//! for the life of the world.
+//!
+//! An instance without a cluster is a *single-node implicit cluster*: it gets a /29 of its
+//! own from `10.128.0.0/9`, released when it terminates. It reaches other instances only
+//! where firewall rules allow. Public addresses come from configured ranges in order;
+//! released ones are reused first (lowest first).
 
 use std::{
     collections::{BTreeSet, HashMap},
     net::{IpAddr, Ipv4Addr},
 };
 
+use compute_net::{AddressPlan, DEFAULT_RESERVED_HOSTS, HostAllocator, SubnetSize};
 use compute_types::{Error, ErrorKind, Result};
 use ipnet::{IpNet, Ipv4Net};
 use serde::{Deserialize, Serialize};
 
+/// The block cluster subnets are carved from.
+const CLUSTER_BLOCK: Ipv4Net = Ipv4Net::new_assert(Ipv4Addr::new(10, 0, 0, 0), 9);
+
+/// The block implicit single-node clusters are carved from, one /29 each.
+const SOLO_BLOCK: Ipv4Net = Ipv4Net::new_assert(Ipv4Addr::new(10, 128, 0, 0), 9);
+
+const SOLO_PREFIX: u8 = 29;
+
 /// Which network an instance sits in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum NetRef {
-    /// The shared default network of instances without a cluster.
-    Default,
-    /// A cluster, by index.
+    /// A single-node implicit cluster, by index into the solo block.
+    Solo(u32),
+    /// A named cluster, by index.
     Cluster(u32),
 }
 
-/// The hosts of one subnet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct HostPool {
-    pub(crate) subnet: Ipv4Net,
-    next: u32,
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
-    free: BTreeSet<u32>,
-}
-
-impl HostPool {
-    fn new(subnet: Ipv4Net) -> Self {
-        Self {
-            subnet,
-            next: 1,
-            free: BTreeSet::new(),
-        }
-    }
-
-    /// The number of usable offsets: the network and broadcast addresses are skipped.
-    fn last_offset(&self) -> u32 {
-        let size = 1u64 << (32 - u32::from(self.subnet.prefix_len()));
-        u32::try_from(size.saturating_sub(2)).unwrap_or(u32::MAX)
-    }
-
-    fn alloc(&mut self) -> Option<Ipv4Addr> {
-        let offset = match self.free.pop_first() {
-            Some(offset) => offset,
-            None if self.next <= self.last_offset() => {
-                self.next += 1;
-                self.next - 1
-            }
-            None => return None,
-        };
-        Some(Ipv4Addr::from(u32::from(self.subnet.network()) + offset))
-    }
-
-    fn release(&mut self, addr: Ipv4Addr) {
-        let offset = u32::from(addr).wrapping_sub(u32::from(self.subnet.network()));
-        if (1..self.next).contains(&offset) {
-            self.free.insert(offset);
-        }
-    }
-}
-
-/// One cluster's network.
+/// One named cluster's network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ClusterNet {
     pub(crate) name: String,
-    #[serde(flatten)]
-    pub(crate) hosts: HostPool,
+    pub(crate) subnet: Ipv4Net,
+    hosts: HostAllocator,
+}
+
+/// The single-node subnets handed out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct SoloPool {
+    next: u32,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    free: BTreeSet<u32>,
 }
 
 /// The public address pool, drawn from configured ranges in order.
@@ -129,56 +106,59 @@ fn offset_addr(net: &IpNet, offset: u128) -> IpAddr {
     match net {
         IpNet::V4(n) => {
             let base = u32::from(n.network());
-            IpAddr::V4(Ipv4Addr::from(base.wrapping_add(offset as u32)))
+            let offset = u32::try_from(offset).unwrap_or(u32::MAX);
+            IpAddr::V4(Ipv4Addr::from(base.wrapping_add(offset)))
         }
         IpNet::V6(n) => IpAddr::V6(u128::from(n.network()).wrapping_add(offset).into()),
     }
 }
 
-/// The address plan: where cluster subnets and the default network come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Plan {
-    /// Cluster subnets are carved from this block, in order.
-    pub(crate) cluster_block: Ipv4Net,
-    /// Prefix length of each cluster subnet.
-    pub(crate) cluster_prefix: u8,
-    /// The default network.
-    pub(crate) default_network: Ipv4Net,
-}
-
-impl Default for Plan {
-    fn default() -> Self {
-        let net = |a, b, len| Ipv4Net::new(Ipv4Addr::new(10, a, b, 0), len).unwrap_or_default();
-        Self {
-            cluster_block: net(0, 0, 9),
-            cluster_prefix: 24,
-            default_network: net(128, 0, 16),
-        }
-    }
-}
-
 /// Every address the world has handed out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Addresses {
-    plan: Plan,
-    default: HostPool,
+    cluster_prefix: u8,
+    plan: AddressPlan,
     clusters: Vec<ClusterNet>,
+    solo: SoloPool,
     public: PublicPool,
     #[serde(skip)]
     by_name: HashMap<String, u32>,
 }
 
+impl PartialEq for Addresses {
+    fn eq(&self, other: &Self) -> bool {
+        self.cluster_prefix == other.cluster_prefix
+            && self.plan == other.plan
+            && self.clusters == other.clusters
+            && self.solo == other.solo
+            && self.public == other.public
+    }
+}
+
 impl Addresses {
-    /// An empty book drawing public addresses from `public_ranges`.
-    pub(crate) fn new(public_ranges: Vec<IpNet>) -> Self {
-        let plan = Plan::default();
-        Self {
-            plan,
-            default: HostPool::new(plan.default_network),
+    /// An empty book: cluster subnets of `/cluster_prefix`, public addresses from
+    /// `public_ranges`.
+    ///
+    /// # Errors
+    /// `InvalidRequest` naming `cluster_prefix` when it is not between 9 and 29.
+    pub(crate) fn new(cluster_prefix: u8, public_ranges: Vec<IpNet>) -> Result<Self> {
+        if !(CLUSTER_BLOCK.prefix_len()..=SOLO_PREFIX).contains(&cluster_prefix) {
+            return Err(Error::invalid(
+                "cluster_prefix",
+                format!(
+                    "must be between {} and {SOLO_PREFIX}",
+                    CLUSTER_BLOCK.prefix_len()
+                ),
+            ));
+        }
+        Ok(Self {
+            cluster_prefix,
+            plan: AddressPlan::new([IpNet::V4(CLUSTER_BLOCK)])?,
             clusters: Vec::new(),
+            solo: SoloPool::default(),
             public: PublicPool::new(public_ranges),
             by_name: HashMap::new(),
-        }
+        })
     }
 
     /// Rebuilds the name index after loading.
@@ -187,7 +167,7 @@ impl Addresses {
             .clusters
             .iter()
             .enumerate()
-            .map(|(i, c)| (c.name.clone(), i as u32))
+            .filter_map(|(i, c)| Some((c.name.clone(), u32::try_from(i).ok()?)))
             .collect();
     }
 
@@ -196,7 +176,8 @@ impl Addresses {
         self.by_name.get(name).copied()
     }
 
-    /// Returns the cluster `name`, creating it with a fresh subnet when new.
+    /// Returns the cluster `name`, creating it with a subnet from the plan when new; the
+    /// flag says whether it was created.
     ///
     /// # Errors
     /// `CapacityUnavailable` when the plan has no subnet left.
@@ -204,12 +185,16 @@ impl Addresses {
         if let Some(i) = self.find_cluster(name) {
             return Ok((i, false));
         }
-        let subnet = self.nth_subnet(self.clusters.len())?;
         let index =
             u32::try_from(self.clusters.len()).map_err(|_| Error::internal("too many clusters"))?;
+        let subnets = self
+            .plan
+            .allocate(name, SubnetSize::Prefix(self.cluster_prefix))?;
+        let hosts = HostAllocator::new(IpNet::V4(subnets.ipv4), DEFAULT_RESERVED_HOSTS)?;
         self.clusters.push(ClusterNet {
             name: name.to_owned(),
-            hosts: HostPool::new(subnet),
+            subnet: subnets.ipv4,
+            hosts,
         });
         self.by_name.insert(name.to_owned(), index);
         Ok((index, true))
@@ -219,61 +204,91 @@ impl Addresses {
     pub(crate) fn drop_last_cluster(&mut self) {
         if let Some(c) = self.clusters.pop() {
             self.by_name.remove(&c.name);
+            let _ = self.plan.release(&c.name);
         }
     }
 
-    fn nth_subnet(&self, n: usize) -> Result<Ipv4Net> {
-        let block = self.plan.cluster_block;
-        let subnets = block.subnets(self.plan.cluster_prefix).ok();
-        subnets.and_then(|mut s| s.nth(n)).ok_or_else(|| {
-            Error::new(
-                ErrorKind::CapacityUnavailable,
-                format!("the address plan {block} has no cluster subnet left"),
-            )
-        })
+    fn solo_subnet(index: u32) -> Ipv4Net {
+        let base = u32::from(SOLO_BLOCK.network());
+        let size = 1u32 << (32 - u32::from(SOLO_PREFIX));
+        let addr = Ipv4Addr::from(base.wrapping_add(index.wrapping_mul(size)));
+        Ipv4Net::new(addr, SOLO_PREFIX).unwrap_or(SOLO_BLOCK)
     }
 
     /// Returns the subnet of a network.
     pub(crate) fn subnet(&self, net: NetRef) -> Ipv4Net {
         match net {
-            NetRef::Default => self.default.subnet,
+            NetRef::Solo(i) => Self::solo_subnet(i),
             NetRef::Cluster(i) => self
                 .clusters
                 .get(i as usize)
-                .map_or(self.default.subnet, |c| c.hosts.subnet),
+                .map_or(CLUSTER_BLOCK, |c| c.subnet),
         }
     }
 
-    /// Returns a cluster's name.
+    /// Returns a named cluster's name.
     pub(crate) fn cluster_name(&self, index: u32) -> Option<&str> {
         self.clusters.get(index as usize).map(|c| c.name.as_str())
     }
 
-    fn pool(&mut self, net: NetRef) -> Option<&mut HostPool> {
-        match net {
-            NetRef::Default => Some(&mut self.default),
-            NetRef::Cluster(i) => self.clusters.get_mut(i as usize).map(|c| &mut c.hosts),
-        }
+    /// Returns every named cluster, in creation order.
+    pub(crate) fn clusters(&self) -> &[ClusterNet] {
+        &self.clusters
     }
 
-    /// Hands out a private address in `net`.
+    /// Gives a cluster-less instance its own subnet and address.
+    ///
+    /// # Errors
+    /// `CapacityUnavailable` when the solo block is full.
+    pub(crate) fn alloc_solo(&mut self) -> Result<(NetRef, Ipv4Addr)> {
+        let capacity = 1u32 << (u32::from(SOLO_PREFIX) - u32::from(SOLO_BLOCK.prefix_len()));
+        let index = match self.solo.free.pop_first() {
+            Some(i) => i,
+            None if self.solo.next < capacity => {
+                self.solo.next += 1;
+                self.solo.next - 1
+            }
+            None => {
+                return Err(Error::new(
+                    ErrorKind::CapacityUnavailable,
+                    format!("{SOLO_BLOCK} has no single-node subnet left"),
+                ));
+            }
+        };
+        Ok((NetRef::Solo(index), solo_host(Self::solo_subnet(index))))
+    }
+
+    /// Hands out a private address in a named cluster.
     ///
     /// # Errors
     /// `CapacityUnavailable` when the subnet is full.
     pub(crate) fn alloc_private(&mut self, net: NetRef) -> Result<Ipv4Addr> {
-        let subnet = self.subnet(net);
-        self.pool(net).and_then(HostPool::alloc).ok_or_else(|| {
-            Error::new(
-                ErrorKind::CapacityUnavailable,
-                format!("subnet {subnet} has no free address"),
-            )
-        })
+        let NetRef::Cluster(i) = net else {
+            return Err(Error::internal("solo networks are allocated whole"));
+        };
+        let cluster = self
+            .clusters
+            .get_mut(i as usize)
+            .ok_or_else(|| Error::internal("unknown cluster index"))?;
+        match cluster.hosts.allocate()? {
+            IpAddr::V4(ip) => Ok(ip),
+            IpAddr::V6(_) => Err(Error::internal("an IPv4 subnet handed out IPv6")),
+        }
     }
 
-    /// Returns a private address to its subnet.
+    /// Returns a private address (and a solo subnet with it).
     pub(crate) fn release_private(&mut self, net: NetRef, addr: Ipv4Addr) {
-        if let Some(pool) = self.pool(net) {
-            pool.release(addr);
+        match net {
+            NetRef::Solo(i) => {
+                if i < self.solo.next {
+                    self.solo.free.insert(i);
+                }
+            }
+            NetRef::Cluster(i) => {
+                if let Some(c) = self.clusters.get_mut(i as usize) {
+                    c.hosts.release(IpAddr::V4(addr));
+                }
+            }
         }
     }
 
@@ -297,6 +312,11 @@ impl Addresses {
     }
 }
 
+/// The one host of a single-node subnet: the first after the reserved addresses.
+fn solo_host(subnet: Ipv4Net) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(subnet.network()) + 1 + DEFAULT_RESERVED_HOSTS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,7 +326,7 @@ mod tests {
             "198.51.100.0/30".parse().unwrap(),
             "203.0.113.0/24".parse().unwrap(),
         ];
-        Addresses::new(ranges)
+        Addresses::new(24, ranges).unwrap()
     }
 
     #[test]
@@ -322,11 +342,12 @@ mod tests {
         assert_eq!(book.subnet(NetRef::Cluster(a)).to_string(), "10.0.0.0/24");
         assert_eq!(book.subnet(NetRef::Cluster(b)).to_string(), "10.0.1.0/24");
         let first = book.alloc_private(NetRef::Cluster(a)).unwrap();
-        assert_eq!(first, Ipv4Addr::new(10, 0, 0, 1));
-        assert_eq!(
-            book.alloc_private(NetRef::Default).unwrap(),
-            Ipv4Addr::new(10, 128, 0, 1)
-        );
+        assert_eq!(first, Ipv4Addr::new(10, 0, 0, 4));
+        let (solo, host) = book.alloc_solo().unwrap();
+        assert_eq!(book.subnet(solo).to_string(), "10.128.0.0/29");
+        assert_eq!(host, Ipv4Addr::new(10, 128, 0, 4));
+        let (second, _) = book.alloc_solo().unwrap();
+        assert_eq!(book.subnet(second).to_string(), "10.128.0.8/29");
     }
 
     #[test]
@@ -334,13 +355,36 @@ mod tests {
         let mut book = book();
         let (c, _) = book.cluster("c").unwrap();
         let net = NetRef::Cluster(c);
-        let addrs: Vec<_> = (0..254).map(|_| book.alloc_private(net).unwrap()).collect();
+        let addrs: Vec<_> = (0..251).map(|_| book.alloc_private(net).unwrap()).collect();
 
         let err = book.alloc_private(net).unwrap_err();
         book.release_private(net, addrs[7]);
 
         assert_eq!(err.kind(), ErrorKind::CapacityUnavailable);
         assert_eq!(book.alloc_private(net).unwrap(), addrs[7]);
+    }
+
+    #[test]
+    fn solo_subnets_are_reused() {
+        let mut book = book();
+        let (first, ip) = book.alloc_solo().unwrap();
+
+        book.release_private(first, ip);
+        let (again, _) = book.alloc_solo().unwrap();
+
+        assert_eq!(first, again);
+    }
+
+    #[test]
+    fn dropping_a_new_cluster_frees_its_subnet() {
+        let mut book = book();
+        book.cluster("gone").unwrap();
+
+        book.drop_last_cluster();
+        let (i, _) = book.cluster("next").unwrap();
+
+        assert_eq!(book.find_cluster("gone"), None);
+        assert_eq!(book.subnet(NetRef::Cluster(i)).to_string(), "10.0.0.0/24");
     }
 
     #[test]
@@ -363,7 +407,9 @@ mod tests {
     #[test]
     fn round_trips_through_json() {
         let mut book = book();
-        book.cluster("x").unwrap();
+        let (x, _) = book.cluster("x").unwrap();
+        book.alloc_private(NetRef::Cluster(x)).unwrap();
+        book.alloc_solo().unwrap();
         book.alloc_public().unwrap();
 
         let json = serde_json::to_string(&book).unwrap();
@@ -372,5 +418,6 @@ mod tests {
 
         assert_eq!(back, book);
         assert_eq!(back.find_cluster("x"), Some(0));
+        assert!(Addresses::new(30, Vec::new()).is_err());
     }
 }

@@ -168,6 +168,7 @@ pub struct FakeConfig {
     pub(crate) default_capacity: u64,
     pub(crate) capacity: BTreeMap<(LocationId, String), u64>,
     pub(crate) public_ranges: Vec<IpNet>,
+    pub(crate) cluster_prefix: u8,
     pub(crate) faults: FaultConfig,
     pub(crate) state_file: Option<PathBuf>,
 }
@@ -188,6 +189,7 @@ impl fmt::Debug for FakeConfig {
             .field("default_capacity", &self.default_capacity)
             .field("capacity", &self.capacity)
             .field("public_ranges", &self.public_ranges)
+            .field("cluster_prefix", &self.cluster_prefix)
             .field("faults", &self.faults)
             .field("state_file", &self.state_file)
             .finish()
@@ -216,6 +218,7 @@ impl Default for FakeConfig {
             default_capacity: 1_000_000,
             capacity: BTreeMap::new(),
             public_ranges,
+            cluster_prefix: 24,
             faults: FaultConfig::default(),
             state_file: None,
         }
@@ -304,6 +307,13 @@ impl FakeConfig {
     /// Sets the ranges public addresses are drawn from, in order.
     pub fn public_ranges(mut self, ranges: Vec<IpNet>) -> Self {
         self.public_ranges = ranges;
+        self
+    }
+
+    /// Sets the prefix length of each cluster's subnet (default 24: 251 nodes, since
+    /// the first three hosts are reserved), between 9 and 29.
+    pub fn cluster_prefix(mut self, prefix: u8) -> Self {
+        self.cluster_prefix = prefix;
         self
     }
 

@@ -1,13 +1,12 @@
 //! The world's operations: create (a multi-step launch that rolls back on failure), the
 //! lifecycle calls, volumes, instance types, firewall rules, tags, quota and listing.
 
-use std::collections::HashSet;
-
 use compute_provider::{CreateInstance, ListInstances};
 use compute_types::{
-    Bytes, Error, ErrorKind, FirewallRule, FirewallRuleId, Image, ImageId, Instance, InstanceId,
-    InstanceState, InstanceTypeId, LocationId, Outcome, Quota, QuotaUnit, RESERVED_PREFIX, Result,
-    Retry, TAG_CLUSTER, TAG_CREDENTIAL_REF_ID, TAG_REF_ID, Tags, ZoneId, misc::Architecture,
+    Bytes, Error, ErrorKind, FirewallRule, FirewallRuleId, FirewallRules, Image, ImageId, Instance,
+    InstanceId, InstanceState, InstanceTypeId, LocationId, Outcome, Quota, QuotaUnit,
+    RESERVED_PREFIX, Result, Retry, TAG_CLUSTER, TAG_CREDENTIAL_REF_ID, TAG_REF_ID, Tags, ZoneId,
+    misc::Architecture,
 };
 
 use crate::{
@@ -79,6 +78,7 @@ impl World {
     ) -> Result<Created> {
         req.validate()?;
         check_tags(&req.tags)?;
+        compute_net::validate_rules(&req.firewall_rules)?;
         check_unique_rules(req.firewall_rules.iter())?;
         let image = self.check_image(req.image_id.as_ref())?;
 
@@ -128,7 +128,7 @@ impl World {
             .get(rec.type_idx as usize)
             .is_some_and(|t| t.id.with_zone(None) == req.instance_type.with_zone(None));
         let same_cluster =
-            rec.cluster.and_then(|c| self.addresses.cluster_name(c)) == req.cluster.as_deref();
+            rec.cluster().and_then(|c| self.addresses.cluster_name(c)) == req.cluster.as_deref();
         if !same_type || !same_cluster {
             return Err(Error::new(
                 ErrorKind::AlreadyExists,
@@ -224,17 +224,17 @@ impl World {
         undo.push(Undo::Capacity(type_idx));
         fail_after(Step::ReserveCapacity)?;
 
-        let net = match &req.cluster {
+        let (net, private_ip) = match &req.cluster {
             Some(name) => {
                 let (index, new) = self.addresses.cluster(name)?;
                 if new {
                     undo.push(Undo::NewCluster);
                 }
-                NetRef::Cluster(index)
+                let net = NetRef::Cluster(index);
+                (net, self.addresses.alloc_private(net)?)
             }
-            None => NetRef::Default,
+            None => self.addresses.alloc_solo()?,
         };
-        let private_ip = self.addresses.alloc_private(net)?;
         undo.push(Undo::Private(net, private_ip));
         fail_after(Step::JoinNetwork)?;
 
@@ -293,10 +293,7 @@ impl World {
             credential: req.credential_ref_id.clone(),
             type_idx,
             zone,
-            cluster: match net {
-                NetRef::Cluster(c) => Some(c),
-                NetRef::Default => None,
-            },
+            net,
             private_ip: Some(private_ip),
             public_ip: Some(public_ip),
             state: InstanceState::Pending,
@@ -704,14 +701,11 @@ impl World {
         ) {
             return Err(invalid_state(id, rec.state, "change the firewall of"));
         }
+        compute_net::validate_rules(&FirewallRules::from_rules(rules.iter().cloned()))?;
         check_unique_rules(rules.iter())?;
-        let existing: HashSet<FirewallRule> =
-            rec.firewall.iter().map(FirewallRule::without_id).collect();
-        if let Some(dup) = rules.iter().find(|r| existing.contains(&r.without_id())) {
-            return Err(Error::new(
-                ErrorKind::AlreadyExists,
-                format!("instance {id} already has the rule {dup}"),
-            ));
+        let existing: Vec<FirewallRule> = rec.firewall.iter().cloned().collect();
+        for rule in rules {
+            compute_net::ensure_unique(&existing, rule)?;
         }
 
         let mut added = Vec::with_capacity(rules.len());
@@ -834,15 +828,17 @@ fn check_tags(tags: &Tags) -> Result<()> {
     }
 }
 
+/// Refuses a list that holds the same rule twice (as `compute-net` compares rules).
 fn check_unique_rules<'a>(rules: impl Iterator<Item = &'a FirewallRule>) -> Result<()> {
-    let mut seen = HashSet::new();
+    let mut seen: Vec<FirewallRule> = Vec::new();
     for rule in rules {
-        if !seen.insert(rule.without_id()) {
+        if compute_net::ensure_unique(&seen, rule).is_err() {
             return Err(Error::invalid(
                 "firewall_rules",
                 format!("the rule {rule} is given twice"),
             ));
         }
+        seen.push(rule.clone());
     }
     Ok(())
 }

@@ -27,7 +27,7 @@ use compute_types::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    addresses::Addresses,
+    addresses::{Addresses, NetRef},
     clock::Clock,
     config::FakeConfig,
     world::{CatalogData, Record, World, id_of},
@@ -232,6 +232,8 @@ struct StoredInstance {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cluster: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    solo: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     private_ip: Option<Ipv4Addr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     public_ip: Option<IpAddr>,
@@ -308,7 +310,8 @@ impl Snapshot {
         catalog: &Arc<CatalogData>,
     ) -> std::result::Result<World, String> {
         let clock = Clock::new(self.epoch);
-        let mut world = World::new(Arc::clone(cfg), Arc::clone(catalog), clock);
+        let mut world = World::new(Arc::clone(cfg), Arc::clone(catalog), clock)
+            .map_err(|e| e.message().to_owned())?;
         let mut addresses = self.addresses;
         addresses.reindex();
         world.addresses = addresses;
@@ -374,8 +377,12 @@ impl StoredInstance {
             instance_type: world.types[rec.type_idx as usize].id.clone(),
             gpus: world.types[rec.type_idx as usize].gpus,
             zone: rec.zone.clone(),
+            solo: match rec.net {
+                NetRef::Solo(i) => Some(i),
+                NetRef::Cluster(_) => None,
+            },
             cluster: rec
-                .cluster
+                .cluster()
                 .and_then(|c| world.addresses.cluster_name(c))
                 .map(str::to_owned),
             private_ip: rec.private_ip,
@@ -409,14 +416,15 @@ impl StoredInstance {
             Some(i) => i,
             None => world.add_type(&self.instance_type, self.gpus, None),
         };
-        let cluster = match &self.cluster {
-            Some(name) => Some(
+        let net = match (&self.cluster, self.solo) {
+            (Some(name), None) => NetRef::Cluster(
                 world
                     .addresses
                     .find_cluster(name)
                     .ok_or_else(|| format!("cluster {name} has no network"))?,
             ),
-            None => None,
+            (None, Some(i)) => NetRef::Solo(i),
+            _ => return Err("it needs exactly one of `cluster` and `solo`".to_owned()),
         };
         let at = |t: DateTime<Utc>| world.clock.at(t);
         let tags = self
@@ -432,7 +440,7 @@ impl StoredInstance {
             credential: self.credential_ref_id,
             type_idx,
             zone: self.zone,
-            cluster,
+            net,
             private_ip: self.private_ip,
             public_ip: self.public_ip,
             state: self.state,

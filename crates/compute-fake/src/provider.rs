@@ -123,7 +123,7 @@ impl FakeProvider {
             Arc::clone(&cfg),
             Arc::clone(&catalog),
             Clock::starting_now(),
-        );
+        )?;
         let mut seen = None;
         if let Some(file) = &file {
             let _lock = file.lock()?;
@@ -208,7 +208,7 @@ impl FakeProvider {
             }
             None => {
                 let clock = Clock::starting_now();
-                state.world = World::new(Arc::clone(cfg), Arc::clone(catalog), clock);
+                state.world = World::new(Arc::clone(cfg), Arc::clone(catalog), clock)?;
                 state.seen = None;
             }
         }
@@ -230,6 +230,30 @@ impl FakeProvider {
     /// Returns the path of the state file, when the fake keeps one.
     pub fn state_file(&self) -> Option<&std::path::Path> {
         self.shared.file.as_ref().map(StateFile::path)
+    }
+
+    /// Returns `compute-net`'s model of the world, for `firewall check`, `render` and
+    /// `lint`: every named cluster with its subnet, and every instance holding addresses
+    /// (all but terminating and terminated ones) with its private and public address and
+    /// its rules, under its cloud id. A cluster-less instance is a single-node cluster named
+    /// `solo:<instance id>`. [`Network::probe`](compute_net::Network::probe) on it answers
+    /// as [`NetworkProbe::probe`] does for running instances.
+    ///
+    /// # Errors
+    /// Only for a state file that cannot be read (see [`FakeConfig::build`]).
+    pub fn network(&self) -> Result<compute_net::Network> {
+        self.inspect(|w| crate::network::model(w, None))
+    }
+
+    /// Returns the IPv4 subnet of cluster `name`, `None` while no instance ever joined it.
+    ///
+    /// # Errors
+    /// Only for a state file that cannot be read (see [`FakeConfig::build`]).
+    pub fn cluster_subnet(&self, name: &str) -> Result<Option<ipnet::Ipv4Net>> {
+        self.inspect(|w| {
+            let index = w.addresses.find_cluster(name);
+            Ok(index.map(|i| w.addresses.subnet(crate::addresses::NetRef::Cluster(i))))
+        })
     }
 
     /// Returns how many instances the world holds, terminated ones included.

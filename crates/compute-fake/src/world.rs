@@ -109,7 +109,7 @@ pub(crate) struct Record {
     pub(crate) credential: Option<CredentialRefId>,
     pub(crate) type_idx: u32,
     pub(crate) zone: Option<ZoneId>,
-    pub(crate) cluster: Option<u32>,
+    pub(crate) net: NetRef,
     pub(crate) private_ip: Option<Ipv4Addr>,
     pub(crate) public_ip: Option<IpAddr>,
     pub(crate) state: InstanceState,
@@ -138,7 +138,15 @@ pub(crate) struct Record {
 impl Record {
     /// Returns the network the record sits in.
     pub(crate) fn net(&self) -> NetRef {
-        self.cluster.map_or(NetRef::Default, NetRef::Cluster)
+        self.net
+    }
+
+    /// Returns the index of the record's named cluster, if it has one.
+    pub(crate) fn cluster(&self) -> Option<u32> {
+        match self.net {
+            NetRef::Cluster(c) => Some(c),
+            NetRef::Solo(_) => None,
+        }
     }
 
     /// Returns the earliest scheduled event.
@@ -203,8 +211,15 @@ pub(crate) struct World {
 
 impl World {
     /// An empty world seeded from `catalog`, its clock starting now.
-    pub(crate) fn new(cfg: Arc<FakeConfig>, catalog: Arc<CatalogData>, clock: Clock) -> Self {
-        let addresses = Addresses::new(cfg.public_ranges.clone());
+    ///
+    /// # Errors
+    /// `InvalidRequest` naming `cluster_prefix` when it is out of range.
+    pub(crate) fn new(
+        cfg: Arc<FakeConfig>,
+        catalog: Arc<CatalogData>,
+        clock: Clock,
+    ) -> Result<Self> {
+        let addresses = Addresses::new(cfg.cluster_prefix, cfg.public_ranges.clone())?;
         let mut world = Self {
             cfg,
             catalog: Arc::clone(&catalog),
@@ -231,7 +246,7 @@ impl World {
         for (i, t) in catalog.types.iter().enumerate() {
             world.add_type(&t.id, t.gpu_count(), u32::try_from(i).ok());
         }
-        world
+        Ok(world)
     }
 
     /// Returns the index of a location, adding it when new.
@@ -506,7 +521,7 @@ impl World {
         let subnet = self.addresses.subnet(rec.net());
         net.subnet_id = Some(format!("subnet-{subnet}"));
         net.vpc_id = Some(
-            match rec.cluster.and_then(|c| self.addresses.cluster_name(c)) {
+            match rec.cluster().and_then(|c| self.addresses.cluster_name(c)) {
                 Some(name) => format!("vpc-{name}"),
                 None => "vpc-default".to_owned(),
             },

@@ -39,7 +39,7 @@ async fn first_addresses_are_free(config: FakeConfig) {
         .create_instance(&req("probe").with_cluster("fresh"))
         .await
         .unwrap();
-    assert_eq!(inst.network.private_ip.unwrap().to_string(), "10.0.0.1");
+    assert_eq!(inst.network.private_ip.unwrap().to_string(), "10.0.0.4");
     assert_eq!(inst.network.public_ip.unwrap().to_string(), "198.51.100.1");
 }
 
@@ -287,7 +287,7 @@ async fn a_failed_create_frees_its_addresses_for_the_next() {
         .await
         .unwrap();
 
-    assert_eq!(next.network.private_ip.unwrap().to_string(), "10.0.0.1");
+    assert_eq!(next.network.private_ip.unwrap().to_string(), "10.0.0.4");
     assert_eq!(next.network.public_ip.unwrap().to_string(), "198.51.100.1");
 }
 

@@ -52,12 +52,16 @@ async fn instances_get_addresses_keys_and_placement() {
         .unwrap();
     let lone = fake.create_instance(&req("lone")).await.unwrap();
 
-    assert_eq!(a.network.private_ip.unwrap().to_string(), "10.0.0.1");
-    assert_eq!(b.network.private_ip.unwrap().to_string(), "10.0.0.2");
-    assert_eq!(lone.network.private_ip.unwrap().to_string(), "10.128.0.1");
+    assert_eq!(a.network.private_ip.unwrap().to_string(), "10.0.0.4");
+    assert_eq!(b.network.private_ip.unwrap().to_string(), "10.0.0.5");
+    assert_eq!(lone.network.private_ip.unwrap().to_string(), "10.128.0.4");
     assert_eq!(a.network.public_ip.unwrap().to_string(), "198.51.100.1");
     assert_eq!(a.network.vpc_id.as_deref(), Some("vpc-demo"));
     assert_eq!(lone.network.vpc_id.as_deref(), Some("vpc-default"));
+    assert_eq!(
+        lone.network.subnet_id.as_deref(),
+        Some("subnet-10.128.0.0/29")
+    );
     assert_eq!(
         a.access.public_key_fingerprint.as_deref(),
         Some(key.fingerprint())
