@@ -135,7 +135,8 @@ impl FaultConfig {
 /// How the fake behaves: build one with [`FakeProvider::builder`], then call
 /// [`FakeConfig::build`] (or pass it to [`FakeProvider::open`]).
 ///
-/// Defaults: seed 0, the built-in catalog, boot 10 s, stop 5 s, terminate 5 s, reboot 5 s,
+/// Defaults: seed 0, the built-in catalog
+/// ([`Catalog::builtin`](compute_catalog::Catalog::builtin)), boot 10 s, stop 5 s, terminate 5 s, reboot 5 s,
 /// 1,000,000 instances and 8,000,000 GPUs of quota per location, capacity for 1,000,000
 /// instances per (location, type), public addresses from `198.51.100.0/24` then
 /// `203.0.113.0/24`, no faults, no state file.
@@ -243,6 +244,26 @@ impl FakeConfig {
     pub fn catalog(mut self, types: Vec<InstanceType>, locations: Vec<Location>) -> Self {
         self.catalog = Some((types, locations));
         self
+    }
+
+    /// Seeds the fake from a loaded catalog (see [`FakeConfig::catalog`]): its instance
+    /// types, and its locations merged by name across providers, zones united.
+    pub fn from_catalog(self, catalog: &compute_catalog::Catalog) -> Self {
+        let mut locations: Vec<Location> = Vec::new();
+        for (_, loc) in catalog.locations() {
+            match locations.iter_mut().find(|l| l.name == loc.name) {
+                Some(known) => {
+                    known.available |= loc.available;
+                    for zone in loc.zones {
+                        if known.zone(&zone.name).is_none() {
+                            known.zones.push(zone);
+                        }
+                    }
+                }
+                None => locations.push(loc),
+            }
+        }
+        self.catalog(catalog.instance_types().to_vec(), locations)
     }
 
     /// Sets how long a new or started instance stays `pending` before `running`.

@@ -50,49 +50,8 @@ pub use persist::FORMAT_VERSION;
 pub use provider::FakeProvider;
 pub use world::{SSH_PORT, SSH_USER};
 
-/// The catalog the fake uses when the configuration names none.
+/// The catalog the fake uses when the configuration names none: the shared built-in one.
 fn default_catalog() -> (Vec<InstanceType>, Vec<Location>) {
-    builtin::catalog()
-}
-
-mod builtin {
-    //! A small catalog used until the shared built-in catalog is wired in.
-
-    use compute_types::{
-        Architecture, Bytes, Gpu, InstanceType, InstanceTypeId, Location, LocationId, Manufacturer,
-        Zone, ZoneId,
-    };
-
-    pub(crate) fn catalog() -> (Vec<InstanceType>, Vec<Location>) {
-        let mut types = Vec::new();
-        let mut locations = Vec::new();
-        for loc in ["us-east-1", "eu-west-1"] {
-            let Ok(name) = LocationId::new(loc) else {
-                continue;
-            };
-            let mut location = Location::new(name);
-            for z in ["a", "b"] {
-                if let Ok(zone) = ZoneId::new(format!("{loc}{z}")) {
-                    location = location.with_zone(Zone::new(zone));
-                }
-            }
-            locations.push(location);
-            for (name, gpus, model) in [("gpu_1x_h100", 1, "H100"), ("gpu_8x_h100", 8, "H100")] {
-                let Ok(id) = InstanceTypeId::builder("fake", loc, name).build() else {
-                    continue;
-                };
-                let mut t = InstanceType::new(id, 26 * gpus, Bytes::gib(225 * u64::from(gpus)));
-                t.gpus
-                    .push(Gpu::new(gpus, model, Manufacturer::Nvidia).with_memory(Bytes::gib(80)));
-                t.architectures.push(Architecture::X86_64);
-                t.stoppable = true;
-                t.rebootable = true;
-                t.available = true;
-                t.elastic_root_volume = true;
-                t.can_modify_firewall_rules = true;
-                types.push(t);
-            }
-        }
-        (types, locations)
-    }
+    let builtin = FakeConfig::default().from_catalog(&compute_catalog::Catalog::builtin());
+    builtin.catalog.unwrap_or_default()
 }
