@@ -52,6 +52,14 @@ pub(crate) struct GlobalArgs {
     /// More log detail on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub(crate) verbose: u8,
+
+    /// Boot delay of the fake provider in milliseconds (for tests and demos).
+    #[arg(long, global = true, hide = true, env = "COMPUTECTL_FAKE_BOOT_MS")]
+    pub(crate) fake_boot_ms: Option<u64>,
+
+    /// Terminate delay of the fake provider in milliseconds (for tests and demos).
+    #[arg(long, global = true, hide = true, env = "COMPUTECTL_FAKE_TERMINATE_MS")]
+    pub(crate) fake_terminate_ms: Option<u64>,
 }
 
 /// How results are printed.

@@ -7,11 +7,14 @@ use std::{
     time::Duration,
 };
 
-use compute_provider::{Provider, WaitOptions};
+use compute_catalog::Catalog;
+use compute_fake::FakeProvider;
+use compute_provider::{Instrumented, Provider, RetryConfig, Retrying, WaitOptions};
+use compute_types::Location;
 
 use crate::{
     cli::GlobalArgs,
-    error::{CliError, CliResult},
+    error::{CliError, CliResult, describe},
     inventory::Inventory,
     output::Output,
 };
@@ -29,7 +32,16 @@ pub(crate) struct Context {
     pub(crate) out: Output,
     catalog_path: Option<PathBuf>,
     state_path: PathBuf,
+    fake: FakeKnobs,
+    catalog: OnceLock<Catalog>,
     runtime: OnceLock<tokio::runtime::Runtime>,
+}
+
+/// Delays of the fake, for tests and demos.
+#[derive(Debug, Clone, Copy)]
+struct FakeKnobs {
+    boot_ms: Option<u64>,
+    terminate_ms: Option<u64>,
 }
 
 impl Context {
@@ -52,18 +64,13 @@ impl Context {
             out: Output::new(global.output),
             catalog_path: global.catalog.clone(),
             state_path,
+            fake: FakeKnobs {
+                boot_ms: global.fake_boot_ms,
+                terminate_ms: global.fake_terminate_ms,
+            },
+            catalog: OnceLock::new(),
             runtime: OnceLock::new(),
         })
-    }
-
-    /// Returns the `--catalog` path, when given.
-    pub(crate) fn catalog_path(&self) -> Option<&Path> {
-        self.catalog_path.as_deref()
-    }
-
-    /// Returns the provider's state file.
-    pub(crate) fn state_path(&self) -> &Path {
-        &self.state_path
     }
 
     /// Returns the cluster inventory beside the state file.
@@ -71,12 +78,49 @@ impl Context {
         Inventory::beside(&self.state_path)
     }
 
-    /// Returns the provider, wrapped in the retry and tracing layers.
+    /// Returns the catalog: `--catalog` when given, else the built-in one; loaded once.
     ///
     /// # Errors
-    /// Exit 1 when the provider cannot be opened.
+    /// Exit 2 naming the path when the catalog cannot be loaded.
+    pub(crate) fn catalog(&self) -> CliResult<&Catalog> {
+        if let Some(catalog) = self.catalog.get() {
+            return Ok(catalog);
+        }
+        let catalog = match &self.catalog_path {
+            None => Catalog::builtin(),
+            Some(path) => load_catalog(path)?,
+        };
+        Ok(self.catalog.get_or_init(|| catalog))
+    }
+
+    /// Returns the provider, wrapped in the tracing and retry layers (tracing outermost, so
+    /// each call's span records its attempts).
+    ///
+    /// The fake is seeded from the same catalog `types` and `plan` read, and keeps its
+    /// world in the state file, so separate invocations see the same instances.
+    ///
+    /// # Errors
+    /// Exit 1 when the state file cannot be opened (a corrupt one is named, never reset);
+    /// exit 2 when the catalog cannot be loaded.
     pub(crate) fn provider(&self) -> CliResult<Arc<dyn Provider>> {
-        Err(CliError::failed("provider not wired yet"))
+        let catalog = self.catalog()?;
+        let mut config = FakeProvider::builder()
+            .catalog(catalog.instance_types().to_vec(), merged_locations(catalog));
+        if let Some(ms) = self.fake.boot_ms {
+            config = config.boot_delay(Duration::from_millis(ms));
+        }
+        if let Some(ms) = self.fake.terminate_ms {
+            config = config.terminate_delay(Duration::from_millis(ms));
+        }
+
+        let fake = FakeProvider::open(&self.state_path, config).map_err(|e| {
+            CliError::failed(describe(&e)).with_hint(
+                "the state file was left unchanged; fix it, move it away, or pass --state",
+            )
+        })?;
+        let retrying: Arc<dyn Provider> =
+            Arc::new(Retrying::new(Arc::new(fake), RetryConfig::default()));
+        Ok(Arc::new(Instrumented::new(retrying)))
     }
 
     /// How long and how often to wait for instances.
@@ -111,4 +155,39 @@ fn default_state_path() -> CliResult<PathBuf> {
             CliError::failed("cannot find the user's data directory for the state file")
                 .with_hint("pass --state PATH or set COMPUTECTL_STATE")
         })
+}
+
+/// Loads `--catalog`, logging what the loader skipped.
+fn load_catalog(path: &Path) -> CliResult<Catalog> {
+    let (catalog, report) = Catalog::load_path(path).map_err(|e| {
+        CliError::usage(format!("cannot load catalog: {}", describe(&e)))
+            .with_hint("--catalog takes a CSV or JSON catalog file, or a directory of them")
+    })?;
+    tracing::info!(
+        path = %path.display(),
+        types = catalog.len(),
+        skipped = report.rows_skipped(),
+        "loaded catalog"
+    );
+    Ok(catalog)
+}
+
+/// The catalog's locations, one per name: providers that share a location name (two
+/// clouds' `us-east-1`) are merged, zones united, so the fake sees each name once.
+fn merged_locations(catalog: &Catalog) -> Vec<Location> {
+    let mut merged: Vec<Location> = Vec::new();
+    for (_, location) in catalog.locations() {
+        match merged.iter_mut().find(|l| l.name == location.name) {
+            Some(seen) => {
+                seen.available |= location.available;
+                for zone in location.zones {
+                    if seen.zone(&zone.name).is_none() {
+                        seen.zones.push(zone);
+                    }
+                }
+            }
+            None => merged.push(location),
+        }
+    }
+    merged
 }

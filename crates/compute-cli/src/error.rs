@@ -54,12 +54,6 @@ impl CliError {
         self
     }
 
-    /// Replaces the exit code with the usage code (the input named something wrong).
-    pub(crate) fn as_usage(mut self) -> Self {
-        self.code = EXIT_USAGE;
-        self
-    }
-
     /// Prefixes the message with what was being done.
     pub(crate) fn context(mut self, what: impl fmt::Display) -> Self {
         self.message = format!("{what}: {}", self.message);
@@ -72,11 +66,13 @@ impl CliError {
     }
 
     /// Returns the message.
+    #[cfg(test)]
     pub(crate) fn message(&self) -> &str {
         &self.message
     }
 
     /// Returns the hint.
+    #[cfg(test)]
     pub(crate) fn hint(&self) -> Option<&str> {
         self.hint.as_deref()
     }

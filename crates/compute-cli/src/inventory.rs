@@ -64,8 +64,10 @@ pub(crate) struct ClusterSpec {
     /// Fingerprint of the authorised SSH key, when one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) ssh_key_fingerprint: Option<String>,
-    /// The cluster's private subnet.
-    pub(crate) subnet: IpNet,
+    /// The cluster's private subnets as the provider reported them after `up` (the
+    /// provider allocates them); empty until the nodes exist.
+    #[serde(default)]
+    pub(crate) subnets: Vec<IpNet>,
     /// Ref ids of the nodes, `<cluster>-<index>`.
     pub(crate) node_ref_ids: Vec<RefId>,
     /// When `up` first recorded the cluster.
@@ -162,6 +164,7 @@ impl Inventory {
     }
 
     /// Returns the inventory file's path.
+    #[cfg(test)]
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
@@ -284,7 +287,7 @@ mod tests {
             location: LocationId::new("us-east-1").unwrap(),
             rules: vec!["tcp:22@203.0.113.0/24".parse().unwrap()],
             ssh_key_fingerprint: None,
-            subnet: "10.0.0.0/24".parse().unwrap(),
+            subnets: vec!["10.0.0.0/24".parse().unwrap()],
             node_ref_ids: ClusterSpec::node_ref_ids("demo", nodes).unwrap(),
             created_at: "2026-01-01T00:00:00Z".parse().unwrap(),
         }

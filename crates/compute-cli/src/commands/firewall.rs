@@ -4,8 +4,11 @@
 
 use std::net::IpAddr;
 
-use compute_net::{ClusterContext, Decision, Finding, Flow, Policy, Reason, lint as lint_rules};
+use compute_net::{
+    ClusterContext, Decision, Finding, Flow, Policy, Reason, lint as lint_rules, render_nftables,
+};
 use compute_types::{Direction, FirewallRules, Instance, Protocol};
+use ipnet::IpNet;
 use serde::Serialize;
 
 use super::{cluster_nodes, find_instance, live_cluster};
@@ -16,6 +19,9 @@ use crate::{
     inventory::{ClusterSpec, ClusterState, Clusters},
     output::{JSON_VERSION, table},
 };
+
+/// Name of the nftables table `render` writes.
+const NFT_TABLE: &str = "computectl";
 
 /// A cluster as the firewall commands see it.
 #[derive(Debug)]
@@ -31,9 +37,9 @@ impl ClusterView {
     fn load(cx: &Context, name: &str) -> CliResult<Self> {
         let clusters = cx.inventory().read()?;
         let spec = live_cluster(&clusters, name)?.clone();
-        let context = cluster_context(name, &spec, &clusters)?;
         let provider = cx.provider()?;
         let nodes = cx.block_on(cluster_nodes(&*provider, name, &spec))?;
+        let context = cluster_context(name, &spec, &nodes, &clusters)?;
         Ok(Self {
             name: name.to_owned(),
             spec,
@@ -63,18 +69,32 @@ impl ClusterView {
     }
 }
 
-/// The cluster's own subnet, with every other live cluster as a peer.
+/// The cluster's own subnets, with every other live cluster as a peer.
+///
+/// The subnets are those the provider reported when `up` finished. When none were
+/// recorded, the nodes' own private addresses stand in (as single-host networks), so
+/// exactly the cluster's members count as cluster internal.
 fn cluster_context(
     name: &str,
     spec: &ClusterSpec,
+    nodes: &[Instance],
     clusters: &Clusters,
 ) -> CliResult<ClusterContext> {
-    let mut context = ClusterContext::new(name, [spec.subnet])?;
+    let own = if spec.subnets.is_empty() {
+        host_nets(nodes)
+    } else {
+        spec.subnets.clone()
+    };
+    let mut context = ClusterContext::new(name, own)?;
+
     let peers = clusters
         .iter()
         .filter(|(other, s)| other.as_str() != name && s.state != ClusterState::Down);
     for (other, peer) in peers {
-        context = match context.clone().with_peer(other.as_str(), [peer.subnet]) {
+        context = match context
+            .clone()
+            .with_peer(other.as_str(), peer.subnets.clone())
+        {
             Ok(with_peer) => with_peer,
             Err(e) => {
                 tracing::warn!(cluster = %other, error = %e, "ignoring a peer cluster");
@@ -83,6 +103,18 @@ fn cluster_context(
         };
     }
     Ok(context)
+}
+
+/// Single-host networks of the nodes' private addresses, without duplicates.
+fn host_nets(nodes: &[Instance]) -> Vec<IpNet> {
+    let mut nets: Vec<IpNet> = nodes
+        .iter()
+        .filter_map(|n| n.network.private_ip)
+        .map(IpNet::from)
+        .collect();
+    nets.sort();
+    nets.dedup();
+    nets
 }
 
 /// The JSON document of `firewall check`.
@@ -233,7 +265,7 @@ pub(super) fn render(cx: &Context, args: &RenderArgs) -> CliResult {
     let RenderFormat::Nftables = args.format;
 
     let policy = Policy::compile(&cluster.context, &node.network.firewall_rules)?;
-    let ruleset = render_nftables(&policy, &node.identity.name)?;
+    let ruleset = render_nftables(&policy, NFT_TABLE)?;
 
     if cx.out.is_json() {
         return cx.out.json(&RenderJson {
@@ -343,10 +375,4 @@ fn finding_json(finding: &Finding, rules: &FirewallRules, nodes: &[String]) -> F
         message: finding.message.clone(),
         nodes: nodes.to_vec(),
     }
-}
-
-/// Placeholder until compute-net renders nftables.
-fn render_nftables(policy: &Policy, _name: &str) -> CliResult<String> {
-    let _ = policy;
-    Err(CliError::failed("nftables rendering is not wired yet"))
 }

@@ -57,7 +57,7 @@ pub(crate) fn known_cluster<'a>(clusters: &'a Clusters, name: &str) -> CliResult
             .map(|(name, _)| name.as_str())
             .collect();
         let hint = if live.is_empty() {
-            "no clusters exist yet; create one with `computectl up`".to_owned()
+            "no cluster is up; create one with `computectl up`".to_owned()
         } else {
             format!("known clusters: {}", live.join(", "))
         };
@@ -98,7 +98,7 @@ pub(crate) async fn cluster_nodes(
         .into_iter()
         .filter(|i| ref_ids.contains(i.ref_id()) && !is_gone_or_going(i.state()))
         .collect();
-    nodes.sort_by(|a, b| node_order(a).cmp(&node_order(b)));
+    nodes.sort_by_key(node_order);
     Ok(nodes)
 }
 
@@ -156,19 +156,22 @@ pub(crate) async fn prices(provider: &dyn Provider, instances: &[Instance]) -> P
     out
 }
 
-/// Views of `instances`, priced from `prices` (spot instances at the spot price).
+/// The whole-instance price of `instance` (its spot price when bought as spot); a type
+/// listed without a zone also prices its instances placed in a zone.
+pub(crate) fn price_of(instance: &Instance, prices: &Prices) -> Option<Price> {
+    let id = &instance.compute.instance_type_id;
+    let spot = instance.compute.spot;
+    prices
+        .get(&(id.clone(), spot))
+        .or_else(|| prices.get(&(id.with_zone(None), spot)))
+        .copied()
+}
+
+/// Views of `instances`, priced from `prices`.
 pub(crate) fn instance_views(instances: &[Instance], prices: &Prices) -> Vec<InstanceView> {
     let now = Utc::now();
     instances
         .iter()
-        .map(|i| {
-            let id = &i.compute.instance_type_id;
-            let spot = i.compute.spot;
-            let price = prices
-                .get(&(id.clone(), spot))
-                .or_else(|| prices.get(&(id.with_zone(None), spot)))
-                .copied();
-            InstanceView::new(i, price, now)
-        })
+        .map(|i| InstanceView::new(i, price_of(i, prices), now))
         .collect()
 }

@@ -1,12 +1,448 @@
-//! `computectl up`.
+//! `computectl up`: check every input, pick the type, record the cluster, then create all
+//! nodes at once through the library's all-or-nothing group create.
 
-use crate::{
-    context::Context,
-    error::{CliError, CliResult},
+use std::{
+    fs,
+    net::IpAddr,
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
 };
 
-/// Not wired yet.
-pub(super) fn run(cx: &Context, _args: &crate::cli::UpArgs) -> CliResult {
-    let _ = cx;
-    Err(CliError::failed("not wired yet"))
+use chrono::Utc;
+use compute_net::{ClusterContext, Severity, lint};
+use compute_provider::{
+    CreateInstance, GroupError, GroupEvent, GroupOptions, Provider, PublicKey, create_group,
+    validate_cluster_name,
+};
+use compute_types::{
+    Error, FirewallRule, FirewallRules, Instance, InstanceType, InstanceTypeId, LocationId, Price,
+    Protocol, RefId,
+};
+use ipnet::IpNet;
+use serde::Serialize;
+
+use super::{Prices, instance_views, price_of, prices};
+use crate::{
+    cli::UpArgs,
+    context::Context,
+    error::{CliError, CliResult},
+    inventory::{ClusterSpec, ClusterState},
+    output::{JSON_VERSION, table},
+    progress,
+    views::{InstanceView, PriceView},
+};
+
+mod choose;
+
+/// The inputs of `up`, checked.
+#[derive(Debug)]
+struct Input {
+    cluster: String,
+    nodes: u32,
+    rules: Vec<FirewallRule>,
+    key: Option<PublicKey>,
+    location: Option<LocationId>,
+}
+
+/// The JSON document of `up`.
+#[derive(Debug, Serialize)]
+struct UpJson {
+    version: u32,
+    cluster: ClusterJson,
+    /// False when every node already existed and nothing was created.
+    changed: bool,
+    nodes: Vec<InstanceView>,
+    /// Price per hour of all nodes together, when every node's price is known.
+    total_price: Option<PriceView>,
+    /// Things the user should know, e.g. that SSH from outside is denied.
+    notes: Vec<String>,
+}
+
+/// A cluster as `up` reports it.
+#[derive(Debug, Serialize)]
+struct ClusterJson {
+    name: String,
+    state: &'static str,
+    nodes: u32,
+    instance_type: String,
+    location: String,
+    rules: Vec<String>,
+    ssh_key_fingerprint: Option<String>,
+    subnets: Vec<IpNet>,
+}
+
+/// Brings the cluster up, or confirms it is up with the same spec.
+pub(super) fn run(cx: &Context, args: &UpArgs) -> CliResult {
+    // Everything is checked before anything is created.
+    let input = validate(args)?;
+    let provider = cx.provider()?;
+    let chosen = choose::instance_type(cx, &provider, args, input.location.as_ref())?;
+    if let Some(note) = &chosen.note {
+        eprintln!("{note}");
+    }
+    let notes = notes(&input);
+    warn_about_rules(&input)?;
+
+    let wanted = spec_of(&input, &chosen.instance_type)?;
+    let is_new = record(cx, &input.cluster, &wanted)?;
+    let requests = requests(&input, &chosen.instance_type.id, &wanted.node_ref_ids);
+
+    let created = AtomicUsize::new(0);
+    let instances = match create(cx, &provider, &input, requests, args, &created)? {
+        Ok(instances) => instances,
+        Err(err) => return Err(after_failure(cx, &input.cluster, is_new, err)),
+    };
+    let spec = finish(cx, &input.cluster, &instances)?;
+    let changed = created.load(Ordering::Relaxed) > 0;
+
+    let prices = cx.block_on(async { Ok(prices(&*provider, &instances).await) })?;
+    let total = total_price(&instances, &prices);
+    let views = instance_views(&instances, &prices);
+    report(cx, &input.cluster, &spec, views, total, changed, notes)
+}
+
+/// Checks the cluster name, node count, rules, key file and location.
+fn validate(args: &UpArgs) -> CliResult<Input> {
+    validate_cluster_name(&args.cluster)?;
+    if args.nodes == 0 {
+        return Err(CliError::usage("--nodes must be at least 1")
+            .with_hint("e.g. --nodes 2 for a two-node cluster"));
+    }
+    let rules = args
+        .allow
+        .iter()
+        .map(|text| {
+            FirewallRule::parse_field("--allow", text).map_err(|e| {
+                CliError::from(e).with_hint(
+                    "rules look like tcp:22@203.0.113.0/24, udp:60000-61000@10.0.0.0/8 \
+                     or icmp@0.0.0.0/0",
+                )
+            })
+        })
+        .collect::<CliResult<Vec<_>>>()?;
+    let key = args.ssh_key.as_deref().map(read_public_key).transpose()?;
+    let location = args
+        .location
+        .as_deref()
+        .map(|l| LocationId::new(l).map_err(CliError::from))
+        .transpose()?;
+
+    Ok(Input {
+        cluster: args.cluster.clone(),
+        nodes: args.nodes,
+        rules,
+        key,
+        location,
+    })
+}
+
+/// Reads an OpenSSH public key file; the key's text never appears in errors.
+fn read_public_key(path: &Path) -> CliResult<PublicKey> {
+    let text = fs::read_to_string(path)
+        .map_err(|e| CliError::usage(format!("cannot read --ssh-key {}: {e}", path.display())))?;
+    if text.contains("PRIVATE KEY") {
+        return Err(
+            CliError::usage(format!("--ssh-key {} holds a private key", path.display()))
+                .with_hint("pass the public key, e.g. ~/.ssh/id_ed25519.pub"),
+        );
+    }
+    PublicKey::parse(&text).map_err(|_| {
+        CliError::usage(format!(
+            "--ssh-key {} is not an OpenSSH public key",
+            path.display()
+        ))
+        .with_hint("pass one line like `ssh-ed25519 AAAA... user@host`, e.g. ~/.ssh/id_ed25519.pub")
+    })
+}
+
+/// What the user should know about access to the cluster.
+fn notes(input: &Input) -> Vec<String> {
+    let mut notes = Vec::new();
+    if input.rules.is_empty() {
+        notes.push(
+            "inbound: only traffic between the cluster's nodes is allowed (no --allow rules)"
+                .to_owned(),
+        );
+    }
+    let opens_ssh = input
+        .rules
+        .iter()
+        .any(|r| r.protocol == Protocol::Tcp && r.ports.is_none_or(|p| p.contains(22)));
+    match (&input.key, opens_ssh) {
+        (None, _) => notes.push(
+            "no --ssh-key given: SSH from outside is denied; to log in, pass \
+             --allow tcp:22@<your-ip>/32 --ssh-key ~/.ssh/id_ed25519.pub"
+                .to_owned(),
+        ),
+        (Some(_), false) => notes.push(
+            "no --allow rule opens tcp port 22: SSH from outside is denied; add \
+             --allow tcp:22@<your-ip>/32"
+                .to_owned(),
+        ),
+        (Some(_), true) => {}
+    }
+    notes
+}
+
+/// Prints lint findings about the rules as warnings; they do not stop `up`.
+fn warn_about_rules(input: &Input) -> CliResult {
+    let rules = FirewallRules::from_rules(input.rules.iter().cloned());
+    let context = ClusterContext::standalone();
+    for finding in lint(&context, &rules)? {
+        if finding.severity >= Severity::Warning {
+            eprintln!("warning: {finding}");
+        }
+    }
+    Ok(())
+}
+
+/// The spec `up` wants to record.
+fn spec_of(input: &Input, instance_type: &InstanceType) -> CliResult<ClusterSpec> {
+    Ok(ClusterSpec {
+        state: ClusterState::Creating,
+        nodes: input.nodes,
+        instance_type: instance_type.id.clone(),
+        location: instance_type.location().clone(),
+        rules: input.rules.clone(),
+        ssh_key_fingerprint: input.key.as_ref().map(|k| k.fingerprint().to_owned()),
+        subnets: Vec::new(),
+        node_ref_ids: ClusterSpec::node_ref_ids(&input.cluster, input.nodes)?,
+        created_at: Utc::now(),
+    })
+}
+
+/// Records the cluster before any node exists, so `sweep` never takes its nodes for
+/// orphans. Returns true when the cluster is new (or was down).
+///
+/// # Errors
+/// Exit 2 when a live cluster of that name has a different spec.
+fn record(cx: &Context, name: &str, wanted: &ClusterSpec) -> CliResult<bool> {
+    let inventory = cx.inventory();
+    let mut locked = inventory.lock()?;
+    match locked.clusters.get_mut(name) {
+        Some(existing) if existing.state != ClusterState::Down => {
+            let diff = existing.differences(wanted);
+            if !diff.is_empty() {
+                return Err(CliError::usage(format!(
+                    "cluster {name} exists with a different spec: {}",
+                    diff.join("; ")
+                ))
+                .with_hint(format!(
+                    "tear it down first with `computectl down --cluster {name}`, or pick \
+                     another name"
+                )));
+            }
+            Ok(false)
+        }
+        _ => {
+            locked.clusters.insert(name.to_owned(), wanted.clone());
+            locked.save()?;
+            Ok(true)
+        }
+    }
+}
+
+/// One create request per node: same type, cluster, rules and key; ref id `<cluster>-<i>`.
+fn requests(input: &Input, type_id: &InstanceTypeId, ref_ids: &[RefId]) -> Vec<CreateInstance> {
+    let rules = FirewallRules::from_rules(input.rules.iter().cloned());
+    ref_ids
+        .iter()
+        .map(|ref_id| {
+            let mut request = CreateInstance::new(ref_id.clone(), type_id.clone())
+                .with_name(ref_id.as_str())
+                .with_cluster(&input.cluster)
+                .with_firewall_rules(rules.clone());
+            if let Some(key) = &input.key {
+                request = request.with_public_key(key.clone());
+            }
+            request
+        })
+        .collect()
+}
+
+/// Runs the group create with a progress bar; counts the nodes actually created.
+fn create(
+    cx: &Context,
+    provider: &Arc<dyn Provider>,
+    input: &Input,
+    requests: Vec<CreateInstance>,
+    args: &UpArgs,
+    created: &AtomicUsize,
+) -> CliResult<Result<Vec<Instance>, GroupError>> {
+    let bar = progress::bar(
+        u64::from(input.nodes),
+        format!("starting {}", input.cluster),
+    );
+    let counter = Arc::new(AtomicUsize::new(0));
+    let options = GroupOptions::new()
+        .with_concurrency(args.concurrency)
+        .with_wait(cx.wait_options(Duration::from_secs(args.timeout)))
+        .with_progress({
+            let bar = bar.clone();
+            let counter = Arc::clone(&counter);
+            move |event| on_event(&bar, &counter, event)
+        });
+
+    let result =
+        cx.block_on(async { Ok(create_group(Arc::clone(provider), requests, options).await) });
+    bar.finish_and_clear();
+    created.store(counter.load(Ordering::Relaxed), Ordering::Relaxed);
+    result
+}
+
+/// Moves the progress bar along with the group create's events.
+fn on_event(bar: &indicatif::ProgressBar, created: &AtomicUsize, event: &GroupEvent) {
+    match event {
+        GroupEvent::Created { ref_id, .. } => {
+            created.fetch_add(1, Ordering::Relaxed);
+            bar.set_message(format!("created {ref_id}, waiting for running"));
+        }
+        GroupEvent::Adopted { ref_id, .. } => {
+            bar.set_message(format!("{ref_id} already exists"));
+        }
+        GroupEvent::Running { ref_id, .. } => {
+            bar.inc(1);
+            bar.set_message(format!("{ref_id} is running"));
+        }
+        GroupEvent::CreateFailed { ref_id, kind, .. } | GroupEvent::WaitFailed { ref_id, kind } => {
+            bar.set_message(format!("{ref_id} failed ({kind})"));
+        }
+        GroupEvent::RollingBack { instances } => {
+            bar.set_message(format!("rolling back {instances} node(s)"));
+        }
+        GroupEvent::Removed { instance_id } => {
+            bar.set_message(format!("removed {instance_id}"));
+        }
+        _ => {}
+    }
+}
+
+/// Updates the inventory after a failed create and returns the error to report.
+///
+/// A clean roll-back forgets a new cluster (nothing changed) and marks a rerun's cluster
+/// down (its nodes were rolled back too); anything left behind keeps the record, so
+/// `down` can remove it and `sweep` does not call it an orphan.
+fn after_failure(cx: &Context, name: &str, is_new: bool, err: GroupError) -> CliError {
+    let clean = err.is_clean();
+    let updated = cx.inventory().lock().and_then(|mut locked| {
+        if clean && is_new {
+            locked.clusters.remove(name);
+        } else if clean && let Some(spec) = locked.clusters.get_mut(name) {
+            spec.state = ClusterState::Down;
+        }
+        locked.save()
+    });
+    if let Err(e) = updated {
+        tracing::warn!(error = %e, "cannot update the cluster inventory after a failed up");
+    }
+
+    let err = CliError::from(Error::from(err)).context(format!("cluster {name} is not up"));
+    if clean {
+        err.with_hint("nothing was left behind; fix the cause and run `up` again")
+    } else {
+        err.with_hint(format!(
+            "some nodes may remain; remove them with `computectl down --cluster {name}`"
+        ))
+    }
+}
+
+/// Marks the cluster up and records the subnets the provider reported.
+fn finish(cx: &Context, name: &str, instances: &[Instance]) -> CliResult<ClusterSpec> {
+    let inventory = cx.inventory();
+    let mut locked = inventory.lock()?;
+    let spec = locked
+        .clusters
+        .get_mut(name)
+        .ok_or_else(|| CliError::failed(format!("cluster {name} vanished from the inventory")))?;
+    spec.state = ClusterState::Up;
+    if let Some(subnets) = reported_subnets(instances) {
+        spec.subnets = subnets;
+    }
+    let spec = spec.clone();
+    locked.save()?;
+    Ok(spec)
+}
+
+/// The subnet every node reports (`subnet_id` holding a CIDR, as `subnet-10.0.0.0/24`),
+/// when all agree and it holds every node's private address.
+fn reported_subnets(instances: &[Instance]) -> Option<Vec<IpNet>> {
+    let mut subnet: Option<IpNet> = None;
+    for inst in instances {
+        let text = inst.network.subnet_id.as_deref()?;
+        let cidr = text.rsplit_once('-').map_or(text, |(_, c)| c);
+        let net: IpNet = cidr.parse().ok()?;
+        let private: IpAddr = inst.network.private_ip?;
+        if !net.contains(&private) || subnet.is_some_and(|s| s != net) {
+            return None;
+        }
+        subnet = Some(net);
+    }
+    subnet.map(|s| vec![s])
+}
+
+/// Prints the nodes, the total price and the notes.
+fn report(
+    cx: &Context,
+    name: &str,
+    spec: &ClusterSpec,
+    views: Vec<InstanceView>,
+    total: Option<PriceView>,
+    changed: bool,
+    notes: Vec<String>,
+) -> CliResult {
+    if cx.out.is_json() {
+        return cx.out.json(&UpJson {
+            version: JSON_VERSION,
+            cluster: ClusterJson {
+                name: name.to_owned(),
+                state: spec.state.as_str(),
+                nodes: spec.nodes,
+                instance_type: spec.instance_type.to_string(),
+                location: spec.location.to_string(),
+                rules: spec.rules.iter().map(ToString::to_string).collect(),
+                ssh_key_fingerprint: spec.ssh_key_fingerprint.clone(),
+                subnets: spec.subnets.clone(),
+            },
+            changed,
+            nodes: views,
+            total_price: total,
+            notes,
+        });
+    }
+
+    if !changed {
+        eprintln!("cluster {name} is already up with this spec; nothing changed");
+    }
+    let rows = views.iter().map(InstanceView::row).collect();
+    let mut text = table(&InstanceView::HEADER, rows);
+    if let Some(total) = total {
+        text.push_str(&format!(
+            "\ncluster {name}: {} node(s), {} {}/h in total",
+            views.len(),
+            total.amount,
+            total.currency
+        ));
+    }
+    cx.out.text(&text)?;
+    for note in notes {
+        eprintln!("note: {note}");
+    }
+    Ok(())
+}
+
+/// Sum of the nodes' prices, when every node has one in one currency.
+fn total_price(instances: &[Instance], prices: &Prices) -> Option<PriceView> {
+    let mut total: Option<Price> = None;
+    for inst in instances {
+        let price = price_of(inst, prices)?;
+        total = Some(match total {
+            None => price,
+            Some(t) => t.checked_add(price).ok()?,
+        });
+    }
+    total.map(PriceView::from)
 }
