@@ -10,12 +10,18 @@
 //! A provider crate takes this crate as a dev-dependency and adds one test file,
 //! `tests/conformance.rs`, naming a factory:
 //!
-//! ```text
+//! ```no_run
 //! use std::sync::Arc;
 //!
-//! compute_conformance::suite!(fake, || async {
-//!     Arc::new(compute_fake::FakeProvider::new()) as Arc<dyn compute_provider::Provider>
-//! });
+//! use compute_fake::FakeProvider;
+//! use compute_provider::Provider;
+//!
+//! fn provider() -> Arc<dyn Provider> {
+//!     Arc::new(FakeProvider::builder().build().expect("valid configuration"))
+//! }
+//!
+//! compute_conformance::suite!(fake, || async { provider() });
+//! # fn main() {}
 //! ```
 //!
 //! [`suite!`] expands the one list of cases into a module named after the provider with
