@@ -19,9 +19,9 @@ use compute_provider::{
     ProbeSource, Provider, QuotaInfo, Reboot, ResizeVolume, StopStart, UpdateTags,
 };
 use compute_types::{
-    Capabilities, Error, ErrorKind, FirewallRule, FirewallRuleId, FirewallRules, Instance,
-    InstanceId, InstanceState, InstanceType, InstanceTypeId, Location, PortRange, ProviderId,
-    RefId, Result, TAG_REF_ID,
+    Bytes, Capabilities, Capability, Error, ErrorKind, FirewallRule, FirewallRuleId, FirewallRules,
+    Instance, InstanceId, InstanceState, InstanceType, InstanceTypeId, Location, PortRange,
+    ProviderId, RefId, Result, Retry, TAG_REF_ID, Tags,
 };
 
 /// One way to break the provider contract.
@@ -53,11 +53,31 @@ pub enum Defect {
     WrongNotFoundKind,
     /// Ignores the location filter of instance and type listings.
     IgnoresLocationFilter,
+    /// Does not declare user data, yet accepts it on create and silently drops it.
+    IgnoresUndeclaredUserData,
+    /// The probe says every outside address reaches every port.
+    DefaultOpenInbound,
+    /// The probe says instances of one cluster cannot reach each other.
+    IsolatesClusterMembers,
+    /// Stop answers success but the instance keeps running.
+    StopIsIgnored,
+    /// A tag update answers success but changes nothing.
+    TagUpdateIsIgnored,
+    /// A volume resize answers success but changes nothing.
+    ResizeIsIgnored,
+    /// Terminate answers success but the instance keeps running.
+    TerminateIsIgnored,
+    /// An ambiguous create is reported as a plain failure that applied nothing.
+    HidesAmbiguousOutcome,
+    /// Bad input is `Internal`, not `InvalidRequest`.
+    InvalidRequestAsInternal,
+    /// Rate limits are marked never retryable instead of throttled.
+    RateLimitNotThrottled,
 }
 
 impl Defect {
     /// Every defect.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 22] = [
         Self::DropsRefId,
         Self::DuplicatesRepeatedRefId,
         Self::LeavesInstanceAfterFailedCreate,
@@ -70,6 +90,16 @@ impl Defect {
         Self::TerminateNotIdempotent,
         Self::WrongNotFoundKind,
         Self::IgnoresLocationFilter,
+        Self::IgnoresUndeclaredUserData,
+        Self::DefaultOpenInbound,
+        Self::IsolatesClusterMembers,
+        Self::StopIsIgnored,
+        Self::TagUpdateIsIgnored,
+        Self::ResizeIsIgnored,
+        Self::TerminateIsIgnored,
+        Self::HidesAmbiguousOutcome,
+        Self::InvalidRequestAsInternal,
+        Self::RateLimitNotThrottled,
     ];
 }
 
@@ -196,8 +226,35 @@ impl Broken {
                     .insert(instance.id().clone(), request.firewall_rules.clone());
                 Ok(instance)
             }
+            Defect::IgnoresUndeclaredUserData => {
+                let mut stripped = request.clone();
+                stripped.user_data = None;
+                self.inner.create_instance(&stripped).await
+            }
+            Defect::HidesAmbiguousOutcome => match self.inner.create_instance(request).await {
+                Err(err) if err.is_outcome_unknown() => {
+                    Err(Error::new(ErrorKind::Unavailable, "create failed")
+                        .with_outcome(compute_types::Outcome::NotApplied))
+                }
+                other => other,
+            },
+            Defect::InvalidRequestAsInternal => match self.inner.create_instance(request).await {
+                Err(err) if err.kind() == ErrorKind::InvalidRequest => {
+                    Err(Error::internal(err.message().to_owned()))
+                }
+                other => other,
+            },
             _ => self.inner.create_instance(request).await,
         }
+    }
+
+    /// Returns the inner ability, or an `Unsupported` error naming `operation`.
+    fn inner_ability<'a, T: ?Sized>(
+        &self,
+        ability: Option<&'a T>,
+        operation: &str,
+    ) -> Result<&'a T> {
+        ability.ok_or_else(|| Error::unsupported(self.inner.id().as_str(), operation))
     }
 }
 
@@ -213,11 +270,27 @@ impl Provider for Broken {
     }
 
     fn create_features(&self) -> Capabilities {
-        self.inner.create_features()
+        let features = self.inner.create_features();
+        if self.defect != Defect::IgnoresUndeclaredUserData {
+            return features;
+        }
+        features
+            .iter()
+            .filter(|c| *c != Capability::InstanceUserData)
+            .collect()
     }
 
     async fn locations(&self, query: &LocationsQuery) -> Result<Vec<Location>> {
-        self.inner.locations(query).await
+        match self.inner.locations(query).await {
+            Err(e) if self.defect == Defect::RateLimitNotThrottled => {
+                Err(if e.kind() == ErrorKind::RateLimited {
+                    e.with_retry(Retry::Never)
+                } else {
+                    e
+                })
+            }
+            other => other,
+        }
     }
 
     async fn instance_types(&self, filter: &InstanceTypeFilter) -> Result<Vec<InstanceType>> {
@@ -301,11 +374,17 @@ impl Provider for Broken {
                 return Err(Error::not_found(format!("instance {id} is already gone")));
             }
         }
+        if self.defect == Defect::TerminateIsIgnored {
+            return Ok(());
+        }
         self.inner.terminate_instance(id).await
     }
 
     fn stop_start(&self) -> Option<&dyn StopStart> {
-        self.inner.stop_start()
+        match self.inner.stop_start() {
+            Some(_) if self.defect == Defect::StopIsIgnored => Some(self),
+            other => other,
+        }
     }
 
     fn reboot(&self) -> Option<&dyn Reboot> {
@@ -316,7 +395,10 @@ impl Provider for Broken {
     }
 
     fn resize_volume(&self) -> Option<&dyn ResizeVolume> {
-        self.inner.resize_volume()
+        match self.inner.resize_volume() {
+            Some(_) if self.defect == Defect::ResizeIsIgnored => Some(self),
+            other => other,
+        }
     }
 
     fn change_type(&self) -> Option<&dyn ChangeInstanceType> {
@@ -331,7 +413,10 @@ impl Provider for Broken {
     }
 
     fn update_tags(&self) -> Option<&dyn UpdateTags> {
-        self.inner.update_tags()
+        match self.inner.update_tags() {
+            Some(_) if self.defect == Defect::TagUpdateIsIgnored => Some(self),
+            other => other,
+        }
     }
 
     fn images(&self) -> Option<&dyn Images> {
@@ -343,8 +428,13 @@ impl Provider for Broken {
     }
 
     fn network_probe(&self) -> Option<&dyn NetworkProbe> {
+        let lies = [
+            Defect::LetsClustersTalk,
+            Defect::DefaultOpenInbound,
+            Defect::IsolatesClusterMembers,
+        ];
         match self.inner.network_probe() {
-            Some(_) if self.defect == Defect::LetsClustersTalk => Some(self),
+            Some(_) if lies.contains(&self.defect) => Some(self),
             other => other,
         }
     }
@@ -373,10 +463,7 @@ impl Firewall for Broken {
         id: &InstanceId,
         rules: &[FirewallRule],
     ) -> Result<Vec<FirewallRule>> {
-        let inner = self
-            .inner
-            .firewall()
-            .ok_or_else(|| Error::unsupported(self.inner.id().as_str(), "add_firewall_rules"))?;
+        let inner = self.inner_ability(self.inner.firewall(), "add_firewall_rules")?;
         let wide: Vec<_> = rules.iter().map(Self::widen).collect();
         let added = inner.add_firewall_rules(id, &wide).await?;
 
@@ -406,10 +493,7 @@ impl Firewall for Broken {
         id: &InstanceId,
         rule_ids: &[FirewallRuleId],
     ) -> Result<()> {
-        let inner = self
-            .inner
-            .firewall()
-            .ok_or_else(|| Error::unsupported(self.inner.id().as_str(), "revoke_firewall_rules"))?;
+        let inner = self.inner_ability(self.inner.firewall(), "revoke_firewall_rules")?;
         inner.revoke_firewall_rules(id, rule_ids).await?;
 
         if let Some(asked) = self.state().asked_rules.get_mut(id) {
@@ -421,17 +505,53 @@ impl Firewall for Broken {
     }
 }
 
-/// Reached only under [`Defect::LetsClustersTalk`].
+/// Reached only under the probe defects: [`Defect::LetsClustersTalk`],
+/// [`Defect::DefaultOpenInbound`] and [`Defect::IsolatesClusterMembers`].
 #[async_trait]
 impl NetworkProbe for Broken {
     async fn probe(&self, probe: &Probe) -> Result<ProbeResult> {
-        let inner = self
-            .inner
-            .network_probe()
-            .ok_or_else(|| Error::unsupported(self.inner.id().as_str(), "probe"))?;
-        match &probe.from {
-            ProbeSource::Instance(_) => Ok(ProbeResult::new(true, "cluster internal")),
-            _ => inner.probe(probe).await,
-        }
+        let inner = self.inner_ability(self.inner.network_probe(), "probe")?;
+        let truth = inner.probe(probe).await?;
+        let from_instance = matches!(probe.from, ProbeSource::Instance(_));
+        Ok(match self.defect {
+            Defect::LetsClustersTalk if from_instance => ProbeResult::new(true, "cluster internal"),
+            Defect::IsolatesClusterMembers if from_instance => {
+                ProbeResult::new(false, "default deny inbound")
+            }
+            Defect::DefaultOpenInbound if !from_instance => ProbeResult::new(true, "open"),
+            _ => truth,
+        })
+    }
+}
+
+/// Reached only under [`Defect::StopIsIgnored`].
+#[async_trait]
+impl StopStart for Broken {
+    async fn stop_instance(&self, id: &InstanceId) -> Result<()> {
+        self.inner_ability(self.inner.stop_start(), "stop_instance")?;
+        self.inner.get_instance(id).await.map(|_| ())
+    }
+
+    async fn start_instance(&self, id: &InstanceId) -> Result<()> {
+        let inner = self.inner_ability(self.inner.stop_start(), "start_instance")?;
+        inner.start_instance(id).await
+    }
+}
+
+/// Reached only under [`Defect::TagUpdateIsIgnored`].
+#[async_trait]
+impl UpdateTags for Broken {
+    async fn update_tags(&self, id: &InstanceId, _tags: &Tags) -> Result<()> {
+        self.inner_ability(self.inner.update_tags(), "update_tags")?;
+        self.inner.get_instance(id).await.map(|_| ())
+    }
+}
+
+/// Reached only under [`Defect::ResizeIsIgnored`].
+#[async_trait]
+impl ResizeVolume for Broken {
+    async fn resize_volume(&self, id: &InstanceId, _volume_id: &str, _size: Bytes) -> Result<()> {
+        self.inner_ability(self.inner.resize_volume(), "resize_volume")?;
+        self.inner.get_instance(id).await.map(|_| ())
     }
 }

@@ -60,6 +60,18 @@ fn catching_cases(defect: Defect) -> &'static [&'static str] {
         Defect::IgnoresLocationFilter => {
             &["created_instance_is_found", "location_filter_narrows_types"]
         }
+        Defect::IgnoresUndeclaredUserData => &["undeclared_capabilities_are_unsupported"],
+        Defect::DefaultOpenInbound => &["inbound_is_denied_by_default"],
+        Defect::IsolatesClusterMembers => {
+            &["cluster_members_reach_each_other", "outbound_is_allowed"]
+        }
+        Defect::StopIsIgnored => &["stop_start_round_trip"],
+        Defect::TagUpdateIsIgnored => &["update_tags_replaces_caller_tags"],
+        Defect::ResizeIsIgnored => &["resize_volume_grows_the_volume"],
+        Defect::TerminateIsIgnored => &["terminate_reaches_terminated"],
+        Defect::HidesAmbiguousOutcome => &["ambiguous_create_is_adoptable"],
+        Defect::InvalidRequestAsInternal => &["invalid_request_is_rejected"],
+        Defect::RateLimitNotThrottled => &["rate_limit_is_throttled"],
         _ => &[],
     }
 }
@@ -138,4 +150,14 @@ caught! {
     non_idempotent_terminate_is_caught: TerminateNotIdempotent,
     wrong_not_found_kind_is_caught: WrongNotFoundKind,
     ignored_location_filter_is_caught: IgnoresLocationFilter,
+    silently_dropped_user_data_is_caught: IgnoresUndeclaredUserData,
+    default_open_inbound_is_caught: DefaultOpenInbound,
+    isolated_cluster_members_are_caught: IsolatesClusterMembers,
+    ignored_stop_is_caught: StopIsIgnored,
+    ignored_tag_update_is_caught: TagUpdateIsIgnored,
+    ignored_resize_is_caught: ResizeIsIgnored,
+    ignored_terminate_is_caught: TerminateIsIgnored,
+    hidden_ambiguous_outcome_is_caught: HidesAmbiguousOutcome,
+    invalid_request_as_internal_is_caught: InvalidRequestAsInternal,
+    unthrottled_rate_limit_is_caught: RateLimitNotThrottled,
 }
