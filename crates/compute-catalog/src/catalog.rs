@@ -1,7 +1,7 @@
 //! The catalog: instance types with their normalised GPUs, loaded from CSV, JSON or built in.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, hash_map::Entry},
     fs,
     io::Read,
     path::Path,
@@ -134,19 +134,23 @@ impl Catalog {
             .filter(|p| p.is_file() && catalog_kind(p).is_some())
             .collect();
         files.sort();
-        let mut parts = files.iter().map(|f| load_file(f));
-        let Some(first) = parts.next() else {
+        if files.is_empty() {
             return Err(Error::invalid(
                 "catalog",
                 format!("`{}` holds no .csv or .json catalog", path.display()),
             ));
-        };
-        let (mut catalog, mut report) = first?;
-        for part in parts {
-            let (other, other_report) = part?;
-            report.merge(other_report);
-            catalog.merge(other, &mut report);
         }
+
+        let mut catalog = Self::new(String::new(), None);
+        let mut report = LoadReport::default();
+        let (mut sources, mut dates) = (Vec::new(), Vec::new());
+        for file in &files {
+            let (source, as_of) = load_into(file, &mut catalog, &mut report)?;
+            sources.push(source);
+            dates.push(as_of);
+        }
+        catalog.source = sources.join("; ");
+        catalog.as_of = oldest(&dates);
         Ok((catalog, report))
     }
 
@@ -156,16 +160,8 @@ impl Catalog {
     /// [`ErrorKind::InvalidRequest`] naming `catalog` when the header lacks `InstanceType`,
     /// `Region` or both price columns, or the reader fails; bad rows are skipped and reported.
     pub fn from_csv_reader<R: Read>(reader: R, options: &CsvOptions) -> Result<(Self, LoadReport)> {
-        let (types, mut report) = csv_load::read(reader, options)?;
         let mut catalog = Self::new(options.file_name.clone(), options.as_of);
-        for t in types {
-            let id = t.id.clone();
-            if !catalog.insert(t) {
-                let msg = format!("`{id}` listed twice");
-                report.skip(&options.file_name, None, SkipReason::Duplicate, msg);
-                report.rows_kept = report.rows_kept.saturating_sub(1);
-            }
-        }
+        let report = csv_load::read_into(reader, options, &mut catalog)?;
         Ok((catalog, report))
     }
 
@@ -229,15 +225,38 @@ impl Catalog {
     ///
     /// The first type with an id wins, so loading order decides between duplicates.
     pub fn insert(&mut self, instance_type: InstanceType) -> bool {
-        if self.index.contains_key(&instance_type.id) {
-            return false;
+        let gpu = instance_type.gpus.first().map(normalize_data_gpu);
+        self.insert_normalized(instance_type, gpu).is_none()
+    }
+
+    /// Adds a type whose first GPU is already normalised; gives the type back if its id
+    /// is taken.
+    pub(crate) fn insert_normalized(
+        &mut self,
+        instance_type: InstanceType,
+        gpu: Option<NormalizedGpu>,
+    ) -> Option<InstanceType> {
+        match self.index.entry(instance_type.id.clone()) {
+            Entry::Occupied(_) => Some(instance_type),
+            Entry::Vacant(slot) => {
+                slot.insert(self.types.len());
+                self.gpus.push(gpu);
+                self.types.push(instance_type);
+                None
+            }
         }
-        self.index
-            .insert(instance_type.id.clone(), self.types.len());
-        self.gpus
-            .push(instance_type.gpus.first().map(normalize_data_gpu));
-        self.types.push(instance_type);
-        true
+    }
+
+    /// Returns where the type with this id sits in load order.
+    pub(crate) fn position(&self, id: &InstanceTypeId) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
+    /// Makes room for `n` more types.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.types.reserve(n);
+        self.gpus.reserve(n);
+        self.index.reserve(n);
     }
 
     /// Adds every type of `other` that this catalog lacks, reporting the others as duplicates.
@@ -245,15 +264,12 @@ impl Catalog {
     /// The merged `as_of` is the older of the two dates, or unknown when either is; the
     /// sources are joined with `; `.
     pub fn merge(&mut self, other: Self, report: &mut LoadReport) {
-        self.as_of = match (self.as_of, other.as_of) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            _ => None,
-        };
+        self.as_of = oldest(&[self.as_of, other.as_of]);
         self.source = format!("{}; {}", self.source, other.source);
-        for t in other.types {
-            let id = t.id.clone();
-            if !self.insert(t) {
-                let msg = format!("`{id}` already read from an earlier file");
+        self.reserve(other.types.len());
+        for (t, gpu) in other.types.into_iter().zip(other.gpus) {
+            if let Some(t) = self.insert_normalized(t, gpu) {
+                let msg = format!("`{}` already read from an earlier file", t.id);
                 report.skip(&other.source, None, SkipReason::Duplicate, msg);
                 report.rows_kept = report.rows_kept.saturating_sub(1);
             }
@@ -305,6 +321,9 @@ impl Catalog {
     }
 
     /// Returns the normalised GPU of the instance type with this id (its first GPU).
+    ///
+    /// It is what the type's [`Gpu`](compute_types::Gpu) normalises to, so edition words
+    /// of the source name (`MEGA`, `WS`) are not kept.
     pub fn gpu_of(&self, id: &InstanceTypeId) -> Option<&NormalizedGpu> {
         self.index.get(id).and_then(|&i| self.gpus[i].as_ref())
     }
@@ -406,6 +425,16 @@ impl Catalog {
     }
 }
 
+/// Returns the oldest date, or `None` when any is unknown (or there are none).
+fn oldest(dates: &[Option<DateTime<Utc>>]) -> Option<DateTime<Utc>> {
+    dates
+        .iter()
+        .copied()
+        .collect::<Option<Vec<_>>>()?
+        .into_iter()
+        .min()
+}
+
 /// What kind of catalog file a path is, by extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -423,22 +452,39 @@ fn catalog_kind(path: &Path) -> Option<Kind> {
 }
 
 fn load_file(path: &Path) -> Result<(Catalog, LoadReport)> {
+    let mut catalog = Catalog::new(String::new(), None);
+    let mut report = LoadReport::default();
+
+    let (source, as_of) = load_into(path, &mut catalog, &mut report)?;
+
+    catalog.source = source;
+    catalog.as_of = as_of;
+    Ok((catalog, report))
+}
+
+/// Loads one file into `catalog`, adding to `report`; returns the file's source and date.
+fn load_into(
+    path: &Path,
+    catalog: &mut Catalog,
+    report: &mut LoadReport,
+) -> Result<(String, Option<DateTime<Utc>>)> {
     let shown = path.display().to_string();
     let text = fs::read(path).map_err(|e| io_error(path, e))?;
 
     if catalog_kind(path) == Some(Kind::Json) {
         let text = String::from_utf8(text)
             .map_err(|_| Error::invalid("catalog", format!("`{shown}` is not UTF-8")))?;
-        let mut catalog = Catalog::from_json(&text)
+        let part = Catalog::from_json(&text)
             .map_err(|e| Error::invalid("catalog", format!("`{shown}`: {}", e.message())))?;
-        catalog.source = format!("{shown} ({})", catalog.source);
-        let report = LoadReport {
-            files: vec![shown],
-            rows_read: catalog.len(),
-            rows_kept: catalog.len(),
+        let (source, as_of) = (format!("{shown} ({})", part.source), part.as_of);
+        report.merge(LoadReport {
+            files: vec![shown.clone()],
+            rows_read: part.len(),
+            rows_kept: part.len(),
             ..LoadReport::default()
-        };
-        return Ok((catalog, report));
+        });
+        part_into(part, &shown, catalog, report);
+        return Ok((source, as_of));
     }
 
     let stem = path
@@ -454,8 +500,30 @@ fn load_file(path: &Path) -> Result<(Catalog, LoadReport)> {
             ),
         )
     })?;
-    let options = CsvOptions::new(provider).with_file_name(shown);
-    Catalog::from_csv_reader(text.as_slice(), &options)
+    let options = CsvOptions::new(provider).with_file_name(shown.clone());
+    report.merge(csv_load::read_into(text.as_slice(), &options, catalog)?);
+    Ok((shown, None))
+}
+
+/// Moves a JSON catalog's types and declared locations into `catalog`.
+fn part_into(part: Catalog, shown: &str, catalog: &mut Catalog, report: &mut LoadReport) {
+    catalog.reserve(part.len());
+    for (t, gpu) in part.types.into_iter().zip(part.gpus) {
+        if let Some(t) = catalog.insert_normalized(t, gpu) {
+            let msg = format!("`{}` already read from an earlier file", t.id);
+            report.skip(shown, None, SkipReason::Duplicate, msg);
+            report.rows_kept = report.rows_kept.saturating_sub(1);
+        }
+    }
+    for declared in part.declared {
+        let known = catalog
+            .declared
+            .iter()
+            .any(|d| d.0 == declared.0 && d.1.name == declared.1.name);
+        if !known {
+            catalog.declared.push(declared);
+        }
+    }
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> Error {

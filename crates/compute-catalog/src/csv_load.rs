@@ -21,7 +21,7 @@
 //!   [`normalize_gpu`](crate::normalize_gpu), refined by the type name (`RTX_3060_Ti`,
 //!   `_sxm5`), counted by `AcceleratorCount` (`8.0` and `8` alike). Memory per GPU comes from
 //!   `GpuInfo` (a Python dict literal) and is snapped to the model's nominal size; see
-//!   [`resolve_memory`] for missing, zero, per-instance and wrong-unit sizes.
+//!   the `memory` module for missing, zero, per-instance and wrong-unit sizes.
 //! - **available** is true: the catalogs list offers. Lambda lists every type in every region,
 //!   so there it says nothing about real capacity.
 //! - **duplicates** (same id as an earlier row): the first row wins, the later one is skipped
@@ -36,7 +36,9 @@ use compute_types::{
 use rust_decimal::Decimal;
 
 use crate::{
+    catalog::Catalog,
     gpu::{NormalizedGpu, normalize_gpu, refine_with_type_name},
+    memory::{self, GpuDraft},
     pylit::{self, PyValue},
     report::{LoadReport, SkipReason, WarningKind},
 };
@@ -79,11 +81,13 @@ impl CsvOptions {
     }
 }
 
-/// Reads a CSV catalog into instance types, skipping rows it cannot understand.
-pub(crate) fn read<R: Read>(
+/// Reads a CSV catalog into `catalog`, skipping rows it cannot understand; returns the
+/// file's report.
+pub(crate) fn read_into<R: Read>(
     reader: R,
     options: &CsvOptions,
-) -> Result<(Vec<InstanceType>, LoadReport)> {
+    catalog: &mut Catalog,
+) -> Result<LoadReport> {
     let file = options.file_name.as_str();
     let mut csv = csv::ReaderBuilder::new()
         .flexible(true)
@@ -130,9 +134,9 @@ pub(crate) fn read<R: Read>(
         }
     }
 
-    let types = finish(drafts, options, &mut report);
+    finish(drafts, options, &mut report, catalog);
     report.warnings.sort_by_key(|w| w.line.unwrap_or(0));
-    Ok((types, report))
+    Ok(report)
 }
 
 fn is_io(e: &csv::Error) -> bool {
@@ -219,29 +223,16 @@ impl Columns {
 struct Draft {
     line: u64,
     instance_type: InstanceType,
-    accel: Option<AccelDraft>,
-}
-
-/// What a row says about its GPUs before memory is resolved.
-#[derive(Debug)]
-struct AccelDraft {
-    gpu: NormalizedGpu,
-    count: u32,
-    /// `GpuInfo` `MemoryInfo.SizeInMiB`, when given and not zero.
-    size_mib: Option<u64>,
-    /// `GpuInfo` `TotalGpuMemoryInMiB`, when given and not zero.
-    total_mib: Option<u64>,
-    /// A nominal size the type name states (`…_80gb_…`).
-    name_gib: Option<u32>,
-    /// The raw accelerator name, for messages.
-    raw: String,
+    accel: Option<GpuDraft>,
 }
 
 struct RowReader<'a> {
     options: &'a CsvOptions,
     report: &'a mut LoadReport,
-    /// Normalised GPUs by (accelerator name, type name): rows repeat them per region.
-    cache: HashMap<(String, String), (NormalizedGpu, Option<u32>)>,
+    /// Normalised GPUs by accelerator name, then type name: rows repeat them per region.
+    gpus: HashMap<String, HashMap<String, (NormalizedGpu, Option<u32>)>>,
+    /// Parsed `GpuInfo` literals by text: rows repeat them too.
+    infos: HashMap<String, std::result::Result<GpuInfo, String>>,
 }
 
 /// A row that cannot be used: the reason and a message naming the value.
@@ -252,7 +243,8 @@ impl<'a> RowReader<'a> {
         Self {
             options,
             report,
-            cache: HashMap::new(),
+            gpus: HashMap::new(),
+            infos: HashMap::new(),
         }
     }
 
@@ -263,11 +255,12 @@ impl<'a> RowReader<'a> {
         record: &csv::ByteRecord,
         line: u64,
     ) -> Option<Draft> {
-        let file = self.options.file_name.clone();
+        let options = self.options;
+        let file = options.file_name.as_str();
         if record.len() != headers.len() {
             let msg = format!("{} fields, the header has {}", record.len(), headers.len());
             self.report
-                .skip(&file, Some(line), SkipReason::FieldCount, msg);
+                .skip(file, Some(line), SkipReason::FieldCount, msg);
             return None;
         }
         let mut fields = Vec::with_capacity(record.len());
@@ -277,7 +270,7 @@ impl<'a> RowReader<'a> {
                 Err(_) => {
                     let msg = format!("field {} is not UTF-8", i + 1);
                     self.report
-                        .skip(&file, Some(line), SkipReason::Unreadable, msg);
+                        .skip(file, Some(line), SkipReason::Unreadable, msg);
                     return None;
                 }
             }
@@ -287,12 +280,12 @@ impl<'a> RowReader<'a> {
         match self.build(cols, &fields, &mut notes) {
             Ok(draft) => {
                 for (kind, msg) in notes {
-                    self.report.warn(&file, Some(line), kind, msg);
+                    self.report.warn(file, Some(line), kind, msg);
                 }
                 Some(Draft { line, ..draft })
             }
             Err((reason, msg)) => {
-                self.report.skip(&file, Some(line), reason, msg);
+                self.report.skip(file, Some(line), reason, msg);
                 None
             }
         }
@@ -390,17 +383,22 @@ impl<'a> RowReader<'a> {
         })
     }
 
-    fn gpu_info(&self, text: &str, notes: &mut Vec<(WarningKind, String)>) -> GpuInfo {
+    fn gpu_info(&mut self, text: &str, notes: &mut Vec<(WarningKind, String)>) -> GpuInfo {
         if text.is_empty() {
             return GpuInfo::default();
         }
-        match pylit::parse(text) {
-            Ok(value) => GpuInfo::from_value(&value),
-            Err(e) => {
-                notes.push((WarningKind::GpuInfo, format!("`GpuInfo` unreadable: {e}")));
-                GpuInfo::default()
+        let parsed = match self.infos.get(text) {
+            Some(hit) => hit.clone(),
+            None => {
+                let parsed = pylit::parse(text).map(|v| GpuInfo::from_value(&v));
+                self.infos.insert(text.to_owned(), parsed.clone());
+                parsed
             }
-        }
+        };
+        parsed.unwrap_or_else(|e| {
+            notes.push((WarningKind::GpuInfo, format!("`GpuInfo` unreadable: {e}")));
+            GpuInfo::default()
+        })
     }
 
     fn accelerator(
@@ -409,7 +407,7 @@ impl<'a> RowReader<'a> {
         f: &[&str],
         info: &GpuInfo,
         notes: &mut Vec<(WarningKind, String)>,
-    ) -> std::result::Result<Option<AccelDraft>, Skip> {
+    ) -> std::result::Result<Option<GpuDraft>, Skip> {
         let get = |i: Option<usize>| i.and_then(|i| f.get(i).copied()).unwrap_or("");
         let raw = match get(cols.accel_name) {
             "" => info.name.clone().unwrap_or_default(),
@@ -443,16 +441,17 @@ impl<'a> RowReader<'a> {
         };
 
         let type_name = get(Some(cols.instance_type));
-        let key = (raw.clone(), type_name.to_owned());
-        let (mut gpu, name_gib) = self
-            .cache
-            .entry(key)
-            .or_insert_with(|| {
+        let cached = self.gpus.get(raw.as_str()).and_then(|m| m.get(type_name));
+        let (mut gpu, name_gib) = match cached {
+            Some(hit) => hit.clone(),
+            None => {
                 let mut gpu = normalize_gpu(&raw);
                 let hint = refine_with_type_name(&mut gpu, type_name);
+                let by_type = self.gpus.entry(raw.clone()).or_default();
+                by_type.insert(type_name.to_owned(), (gpu.clone(), hint));
                 (gpu, hint)
-            })
-            .clone();
+            }
+        };
         if !gpu.known {
             notes.push((
                 WarningKind::UnknownGpu,
@@ -463,7 +462,7 @@ impl<'a> RowReader<'a> {
             }
         }
 
-        Ok(Some(AccelDraft {
+        Ok(Some(GpuDraft {
             gpu,
             count,
             size_mib: info.size_mib.filter(|&m| m > 0),
@@ -475,7 +474,7 @@ impl<'a> RowReader<'a> {
 }
 
 /// The facts a `GpuInfo` literal gives about the first GPU listed.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct GpuInfo {
     name: Option<String>,
     manufacturer: Option<String>,
@@ -507,185 +506,53 @@ impl GpuInfo {
     }
 }
 
-/// How a file writes `MemoryInfo.SizeInMiB` on multi-GPU rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Convention {
-    /// Per GPU, as the field name says (AWS, GCP, Lambda).
-    PerGpu,
-    /// For the whole instance (Vast).
-    PerInstance,
-}
-
-/// Resolves memory with the file's convention, builds the GPUs and drops duplicate ids.
-fn finish(drafts: Vec<Draft>, options: &CsvOptions, report: &mut LoadReport) -> Vec<InstanceType> {
+/// Resolves memory with the file's convention, builds the GPUs and adds the types to
+/// `catalog`, skipping ids it already has.
+fn finish(
+    drafts: Vec<Draft>,
+    options: &CsvOptions,
+    report: &mut LoadReport,
+    catalog: &mut Catalog,
+) {
     let file = options.file_name.as_str();
-    let votes: Vec<Convention> = drafts
-        .iter()
-        .filter_map(|d| vote(d.accel.as_ref()?))
-        .collect();
-    let per_instance = votes
-        .iter()
-        .filter(|v| **v == Convention::PerInstance)
-        .count();
-    let per_gpu = votes.len() - per_instance;
-    let convention = match per_instance.cmp(&per_gpu) {
-        std::cmp::Ordering::Greater => Some(Convention::PerInstance),
-        std::cmp::Ordering::Less => Some(Convention::PerGpu),
-        std::cmp::Ordering::Equal => None,
-    };
-    if convention == Some(Convention::PerInstance) {
-        let msg = format!(
-            "`GpuInfo` memory is per instance on {per_instance} of {} multi-GPU rows that \
-             tell; it is divided by the GPU count",
-            votes.len()
-        );
+    let (convention, note) =
+        memory::file_convention(drafts.iter().filter_map(|d| d.accel.as_ref()));
+    if let Some(msg) = note {
         report.warn(file, None, WarningKind::GpuMemory, msg);
     }
 
-    let mut seen: HashMap<InstanceTypeId, u64> = HashMap::with_capacity(drafts.len());
-    let mut types = Vec::with_capacity(drafts.len());
+    let start = catalog.len();
+    let mut lines = Vec::with_capacity(drafts.len());
+    catalog.reserve(drafts.len());
     for Draft {
         line,
         mut instance_type,
         accel,
     } in drafts
     {
-        if let Some(first) = seen.get(&instance_type.id) {
-            let msg = format!("`{}` already read on line {first}", instance_type.id);
-            report.skip(file, Some(line), SkipReason::Duplicate, msg);
-            continue;
-        }
-        if let Some(accel) = accel {
-            let (gpu, note) = resolve_memory(&accel, convention);
+        let gpu = accel.map(|accel| {
+            let (gpu, normalized, note) = memory::resolve(&accel, convention);
             if let Some(msg) = note {
                 report.warn(file, Some(line), WarningKind::GpuMemory, msg);
             }
             instance_type.gpus.push(gpu);
-        }
-        seen.insert(instance_type.id.clone(), line);
-        types.push(instance_type);
+            normalized
+        });
+        let Some(rejected) = catalog.insert_normalized(instance_type, gpu) else {
+            lines.push(line);
+            continue;
+        };
+        let first = catalog
+            .position(&rejected.id)
+            .and_then(|at| at.checked_sub(start))
+            .and_then(|at| lines.get(at));
+        let msg = match first {
+            Some(first) => format!("`{}` already read on line {first}", rejected.id),
+            None => format!("`{}` already read from an earlier file", rejected.id),
+        };
+        report.skip(file, Some(line), SkipReason::Duplicate, msg);
     }
-    report.rows_kept = types.len();
-    types
-}
-
-/// Says which convention a multi-GPU row shows, when only one reading fits the model.
-fn vote(a: &AccelDraft) -> Option<Convention> {
-    let spec = a.gpu.spec()?;
-    let size = a.size_mib?;
-    let n = u64::from(a.count);
-    if n < 2 {
-        return None;
-    }
-    if a.total_mib.is_some() && a.total_mib == size.checked_mul(n) {
-        return Some(Convention::PerGpu);
-    }
-    match (spec.snap(size).is_some(), spec.snap(size / n).is_some()) {
-        (true, false) => Some(Convention::PerGpu),
-        (false, true) => Some(Convention::PerInstance),
-        _ => None,
-    }
-}
-
-/// Works out memory per GPU and returns the GPU with a warning when something was adjusted.
-///
-/// In order: the size the accelerator name states (`A100-80GB`) wins; else `GpuInfo`'s
-/// `SizeInMiB`, read per GPU or per instance as the row and the file's convention show,
-/// and read as GiB when only that fits the model; else `TotalGpuMemoryInMiB` over the
-/// count; else a size the type name states; else the model's only nominal size. A known
-/// model gets its nominal size (`80GiB` for every H100 80GB); an unknown one the measured
-/// size. When nothing fits, memory stays unknown rather than wrong.
-fn resolve_memory(
-    a: &AccelDraft,
-    convention: Option<Convention>,
-) -> (compute_types::Gpu, Option<String>) {
-    let mut gpu = a.gpu.clone();
-    let spec = gpu.spec();
-    let n = u64::from(a.count);
-    let model = gpu.model.clone();
-
-    let measured = match (a.size_mib, spec) {
-        (Some(size), _)
-            if n <= 1 || (a.total_mib.is_some() && a.total_mib == size.checked_mul(n)) =>
-        {
-            Ok(Some(size))
-        }
-        (Some(size), Some(spec)) => {
-            match (
-                spec.snap(size).is_some(),
-                spec.snap(size / n).is_some(),
-                convention,
-            ) {
-                (true, false, _) => Ok(Some(size)),
-                (false, true, _) => Ok(Some(size / n)),
-                (_, _, Some(Convention::PerInstance)) => Ok(Some(size / n)),
-                (_, _, Some(Convention::PerGpu)) => Ok(Some(size)),
-                (_, _, None) => Err(format!(
-                    "cannot tell whether {size} MiB is per GPU or per instance; memory unknown"
-                )),
-            }
-        }
-        (Some(size), None) => match convention {
-            Some(Convention::PerInstance) => Ok(Some(size / n)),
-            Some(Convention::PerGpu) => Ok(Some(size)),
-            None => Err(format!(
-                "cannot tell whether {size} MiB is per GPU or per instance; memory unknown"
-            )),
-        },
-        (None, _) => Ok(a.total_mib.map(|t| t / n.max(1))),
-    };
-
-    let (memory, note) = match (measured, spec) {
-        (Err(msg), _) => (gpu.memory_gib, Some(msg)),
-        (Ok(Some(mib)), Some(spec)) => {
-            match (spec.snap(mib), spec.snap(mib.saturating_mul(1024))) {
-                (Some(nominal), _) => match gpu.memory_gib {
-                    Some(named) if named != nominal => (
-                        Some(named),
-                        Some(format!(
-                            "the name says {named} GB but `GpuInfo` gives {mib} MiB; using the name"
-                        )),
-                    ),
-                    _ => (Some(nominal), None),
-                },
-                (None, Some(nominal)) if gpu.memory_gib.is_none_or(|m| m == nominal) => (
-                    Some(nominal),
-                    Some(format!(
-                        "`GpuInfo` memory {mib} reads as GiB, not MiB: {nominal} GiB"
-                    )),
-                ),
-                _ => {
-                    let note = format!("{mib} MiB per GPU matches no known {model} size");
-                    return (measured_gpu(gpu, a.count, mib), Some(note));
-                }
-            }
-        }
-        (Ok(Some(mib)), None) => return (measured_gpu(gpu, a.count, mib), None),
-        (Ok(None), _) => match gpu.memory_gib.or(a.name_gib) {
-            Some(m) => (Some(m), None),
-            None => match spec.and_then(|s| s.default_memory(gpu.form_factor)) {
-                Some(m) => (
-                    Some(m),
-                    Some(format!(
-                        "no GPU memory given; using {model}'s nominal {m} GiB"
-                    )),
-                ),
-                None => (
-                    None,
-                    Some(format!("no GPU memory given for {model}; unknown")),
-                ),
-            },
-        },
-    };
-    gpu.memory_gib = memory;
-    (gpu.to_gpu(a.count), note)
-}
-
-fn measured_gpu(mut gpu: NormalizedGpu, count: u32, mib: u64) -> compute_types::Gpu {
-    gpu.memory_gib = None;
-    let mut out = gpu.to_gpu(count);
-    out.memory = Some(Bytes::mib(mib));
-    out
+    report.rows_kept = lines.len();
 }
 
 /// Reads a price column: empty is `None`, anything else must be a non-negative amount.
@@ -745,7 +612,7 @@ fn host_size(cols: &Columns, f: &[&str], notes: &mut Vec<(WarningKind, String)>)
 
 fn architecture(
     text: &str,
-    accel: Option<&AccelDraft>,
+    accel: Option<&GpuDraft>,
     notes: &mut Vec<(WarningKind, String)>,
 ) -> Vec<Architecture> {
     if !text.is_empty() {
@@ -812,7 +679,9 @@ mod tests {
 
     fn load(text: &str, provider: &str) -> (Vec<InstanceType>, LoadReport) {
         let options = CsvOptions::new(ProviderId::new(provider).unwrap());
-        read(text.as_bytes(), &options).unwrap()
+        let mut catalog = Catalog::new("test", None);
+        let report = read_into(text.as_bytes(), &options, &mut catalog).unwrap();
+        (catalog.instance_types().to_vec(), report)
     }
 
     fn warning(report: &LoadReport, kind: WarningKind) -> &LoadWarning {
@@ -1051,8 +920,14 @@ mod tests {
     fn missing_required_columns_fail_the_file() {
         let options = CsvOptions::new(ProviderId::new("x").unwrap()).with_file_name("bad.csv");
 
-        let err = read("Name,Price\nx,1\n".as_bytes(), &options).unwrap_err();
-        let no_price = read("InstanceType,Region\nx,r\n".as_bytes(), &options).unwrap_err();
+        let mut catalog = Catalog::new("test", None);
+        let err = read_into("Name,Price\nx,1\n".as_bytes(), &options, &mut catalog).unwrap_err();
+        let no_price = read_into(
+            "InstanceType,Region\nx,r\n".as_bytes(),
+            &options,
+            &mut catalog,
+        )
+        .unwrap_err();
 
         assert_eq!(err.field(), Some("catalog"));
         assert!(

@@ -285,9 +285,14 @@ pub(crate) fn normalize_data_gpu(gpu: &Gpu) -> NormalizedGpu {
     if let Some(memory) = gpu.memory {
         let mib = memory.as_u64() >> 20;
         let snapped = norm.spec().and_then(|s| s.snap(mib));
-        norm.memory_gib = snapped.or_else(|| u32::try_from((mib + 512) / 1024).ok());
+        norm.memory_gib = snapped.or_else(|| rounded_gib(mib));
     }
     norm
+}
+
+/// Rounds MiB to the nearest whole GiB, for sizes no known variant explains.
+pub(crate) fn rounded_gib(mib: u64) -> Option<u32> {
+    u32::try_from(mib.saturating_add(512) / 1024).ok()
 }
 
 /// Normalises `raw` and says whether the text itself states a form factor.

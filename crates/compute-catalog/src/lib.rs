@@ -50,6 +50,7 @@ mod csv_load;
 mod failover;
 mod gpu;
 mod gpu_table;
+mod memory;
 mod plan;
 mod pylit;
 mod query;

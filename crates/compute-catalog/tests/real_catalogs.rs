@@ -508,6 +508,9 @@ fn the_loaded_catalog_round_trips_through_json() {
 
     assert_eq!(back.instance_types(), catalog.instance_types());
     assert_eq!(back.locations(), catalog.locations());
+    for t in catalog.instance_types() {
+        assert_eq!(back.gpu_of(&t.id), catalog.gpu_of(&t.id), "{}", t.id);
+    }
 }
 
 #[test]
