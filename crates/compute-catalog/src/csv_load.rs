@@ -1,31 +1,6 @@
 //! The tolerant reader of SkyPilot-style CSV catalogs, one file per cloud.
 //!
-//! Columns are found by header name in any order; only `InstanceType`, `Region` and one of
-//! `Price`/`SpotPrice` are required. Each data row becomes one
-//! [`InstanceType`](compute_types::InstanceType), or is skipped with a warning naming file,
-//! line and reason. The mapping, row by row:
-//!
-//! - **id**: `InstanceTypeId::builder(provider, Region, InstanceType)` with
-//!   `AvailabilityZone` as zone when the column is there and not empty.
-//! - **accelerator-only rows** (an empty `InstanceType`, as GCP writes its attachable GPUs):
-//!   the type name is made from the accelerator, lower case, non-alphanumerics as `-`, plus
-//!   `-x<count>` (`A100-80GB` × 8 → `a100-80gb-x8`), and the price scope is
-//!   [`PriceScope::AcceleratorsOnly`], so the price is never shown as an instance price.
-//!   vCPUs and host memory are unknown there and read as 0.
-//! - **prices**: an empty `Price` means spot only (`price: None`); an on-demand price of 0 is
-//!   read as none, with a warning. An empty or zero `SpotPrice` means no spot offer. Vast
-//!   writes `0.00` on every row, which therefore reads as "no spot offer": a marketplace
-//!   interruptible bid is not a list price. A spot price above on-demand is kept and warned
-//!   about. A row with neither price is skipped.
-//! - **GPUs**: `AcceleratorName` (or `GpuInfo`'s `Name`) normalised by
-//!   [`normalize_gpu`](crate::normalize_gpu), refined by the type name (`RTX_3060_Ti`,
-//!   `_sxm5`), counted by `AcceleratorCount` (`8.0` and `8` alike). Memory per GPU comes from
-//!   `GpuInfo` (a Python dict literal) and is snapped to the model's nominal size; see
-//!   the `memory` module for missing, zero, per-instance and wrong-unit sizes.
-//! - **available** is true: the catalogs list offers. Lambda lists every type in every region,
-//!   so there it says nothing about real capacity.
-//! - **duplicates** (same id as an earlier row): the first row wins, the later one is skipped
-//!   with reason `duplicate`.
+//! The row-by-row mapping is documented on [`CsvOptions`].
 
 use std::{collections::HashMap, io::Read, str::FromStr};
 
@@ -47,6 +22,47 @@ use crate::{
 const MARKETPLACES: &[&str] = &["vast"];
 
 /// How to read one CSV catalog: whose it is and what to call it in warnings.
+///
+/// # How rows are read
+///
+/// Columns are found by header name (case ignored) in any order. `InstanceType`, `Region`
+/// and one of `Price`/`SpotPrice` are required; `AcceleratorName`, `AcceleratorCount`,
+/// `GpuInfo`, `vCPUs`, `MemoryGiB`, `AvailabilityZone`, `Arch` and the `LocalDisk*` and
+/// `NVMeSupported` columns are optional. Each data row becomes one
+/// [`InstanceType`](compute_types::InstanceType) or is skipped with a warning naming file,
+/// line and reason; a skipped row never stops the load.
+///
+/// - **Id**: `InstanceTypeId::builder(provider, Region, InstanceType)`, with
+///   `AvailabilityZone` as the zone when present and not empty.
+/// - **Accelerator-only rows** (empty `InstanceType`, as GCP lists attachable GPUs): the type
+///   name is the accelerator in lower case with other characters as `-`, plus `-x<count>`
+///   (`A100-80GB` × 8 → `a100-80gb-x8`). The price scope is
+///   [`AcceleratorsOnly`](compute_types::PriceScope::AcceleratorsOnly), so the price is
+///   never an instance price; vCPUs and host memory are unknown and read as 0.
+/// - **Prices**: an empty `Price` means spot only; an on-demand price of 0 reads as none,
+///   with a warning. An empty or zero `SpotPrice` means no spot offer; Vast writes `0.00`
+///   on every row, which therefore reads as no spot offer (an interruptible marketplace bid
+///   is not a list price). A spot price above on-demand is kept, with a warning. A row with
+///   neither price is skipped.
+/// - **GPUs**: `AcceleratorName` (else `GpuInfo`'s `Name`) through
+///   [`normalize_gpu`](crate::normalize_gpu), refined by the type name (`RTX_3060_Ti`,
+///   `_sxm5`), counted by `AcceleratorCount` (`8.0` and `8` alike; fractions are skipped).
+/// - **GPU memory**: a known model gets its nominal size (`80GiB` for every H100 80GB), an
+///   unknown one the measured size. In order of trust: a size in the accelerator name
+///   (`V100-32GB`); `GpuInfo`'s `SizeInMiB` snapped to the model's variants, read per GPU
+///   or per instance as the row shows (Vast writes the instance total) and, when a row
+///   cannot tell, as most rows of the file do; a size that only fits as GiB is read as GiB;
+///   `TotalGpuMemoryInMiB` over the count; a size in the type name (`_80gb_`); the model's
+///   only size (Nebius writes 0). Each adjustment is warned about; when nothing fits, the
+///   memory stays unknown rather than wrong.
+/// - **Host**: `vCPUs` and `MemoryGiB` (`8.0` accepted); an absent column is warned about
+///   once per file and reads as 0. `Arch` gives the architecture; without it, only a GPU
+///   that fixes the host (GH200 → arm64) sets one. Local disks come from `LocalDisk*`.
+/// - **Availability** is true: the catalogs list offers. Lambda lists every type in every
+///   region, so there it says nothing about real capacity.
+/// - **Marketplaces** (`vast`): `variable_price` and `is_container` are set.
+/// - **Duplicates** (an id already read): the first row wins; the later one is skipped with
+///   reason `duplicate`, naming the first one's line.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct CsvOptions {

@@ -321,6 +321,9 @@ fn analyse(raw: &str) -> (NormalizedGpu, bool) {
     (gpu, stated)
 }
 
+/// The most words a model's spelling spans (`RTX PRO 6000`, `RTX 4070 Ti Super`).
+const MAX_MODEL_WORDS: usize = 6;
+
 /// Words that never change which GPU is meant.
 const NOISE: &[&str] = &[
     "NVIDIA", "TESLA", "GEFORCE", "QUADRO", "AMD", "INSTINCT", "GPU",
@@ -341,13 +344,15 @@ fn words(raw: &str) -> Vec<String> {
 /// `RTXPRO6000WS`). A digit may follow a model ending in a digit only as a memory size, so
 /// `A1000` is not an `A100`.
 fn identify(words: &[String]) -> Option<(&'static ModelSpec, Vec<String>)> {
-    for k in (1..=words.len()).rev() {
+    // No spelling takes more than a few words, so long input costs no more than short.
+    let head = words.len().min(MAX_MODEL_WORDS);
+    for k in (1..=head).rev() {
         if let Some(spec) = gpu_table::exact(&words[..k].concat()) {
             return Some((spec, words[k..].to_vec()));
         }
     }
 
-    for k in (1..=words.len()).rev() {
+    for k in (1..=head).rev() {
         let compact = words[..k].concat();
         let best = gpu_table::MODELS
             .iter()
@@ -537,6 +542,15 @@ mod tests {
         assert!(!normalize_gpu("A1000").known);
         assert_eq!(normalize_gpu("").model, "");
         assert_eq!(normalize_gpu("NVIDIA").model, "");
+    }
+
+    #[test]
+    fn long_input_stays_cheap() {
+        let long = "H100 ".to_owned() + &"word ".repeat(10_000);
+
+        let gpu = normalize_gpu(&long);
+
+        assert_eq!(gpu.model, "H100");
     }
 
     #[test]
