@@ -14,7 +14,7 @@ use std::{
 use serde_json::{Value, json};
 use tokio::time::timeout;
 
-use crate::{CaseReport, Config, Cx, Outcome};
+use crate::{CaseReport, Config, Cx, Outcome, TAG_RUN};
 use compute_provider::Provider;
 
 /// The environment variable naming the JSON report file; unset means no report.
@@ -182,6 +182,13 @@ where
         panic!("`{case}` is not a conformance case");
     };
 
+    if live {
+        let run_id = Cx::new(config.clone(), case.name).run_id().to_owned();
+        eprintln!(
+            "conformance run {run_id}: {} creates instances tagged {TAG_RUN}={run_id}",
+            case.name
+        );
+    }
     let provider = factory().await;
     let report = run_case(case, provider, &config).await;
 
