@@ -89,6 +89,9 @@ trait Key: Copy + Ord + Default {
     const MAX: u128;
 
     fn from_u128(value: u128) -> Self;
+
+    /// The top `bits` bits (`1..=16`), as an index.
+    fn top(self, bits: u32) -> usize;
 }
 
 impl Key for u32 {
@@ -97,6 +100,10 @@ impl Key for u32 {
     fn from_u128(value: u128) -> Self {
         value as Self
     }
+
+    fn top(self, bits: u32) -> usize {
+        (self >> (Self::BITS - bits)) as usize
+    }
 }
 
 impl Key for u128 {
@@ -104,6 +111,10 @@ impl Key for u128 {
 
     fn from_u128(value: u128) -> Self {
         value
+    }
+
+    fn top(self, bits: u32) -> usize {
+        (self >> (Self::BITS - bits)) as usize
     }
 }
 
@@ -180,6 +191,12 @@ struct FamilyIndex<A> {
     port_starts: Vec<u16>,
     /// Lowest rule index from each cut point on.
     port_rules: Vec<u32>,
+    /// How many top address bits `radix` is keyed by; 0 when there is no radix table.
+    radix_bits: u32,
+    /// `radix[k]` is the number of bounds whose top bits are below `k`, so the bounds of
+    /// addresses with top bits `k` are `bounds[radix[k]..radix[k + 1]]`. It narrows the
+    /// address search to a few entries on large indexes.
+    radix: Vec<u32>,
 }
 
 impl<A: Key> FamilyIndex<A> {
@@ -219,8 +236,29 @@ impl<A: Key> FamilyIndex<A> {
             stack.push((end, node));
         }
         index.close(&mut stack, None);
+        index.build_radix();
         index.shrink();
         index
+    }
+
+    /// Builds the radix table when there are enough bounds to make it pay: about two bounds
+    /// per slot, at most 2^16 slots.
+    fn build_radix(&mut self) {
+        let n = self.bounds.len();
+        if n < 64 {
+            return;
+        }
+        let bits = (usize::BITS - n.leading_zeros() - 2).clamp(4, 16);
+        let mut radix = Vec::with_capacity((1 << bits) + 1);
+        let mut at = 0;
+        for slot in 0..=(1usize << bits) {
+            while at < n && self.bounds[at].top(bits) < slot {
+                at += 1;
+            }
+            radix.push(at as u32);
+        }
+        self.radix_bits = bits;
+        self.radix = radix;
     }
 
     /// Pops every open network that ends before `start` (all of them for `None`), cutting
@@ -324,10 +362,17 @@ impl<A: Key> FamilyIndex<A> {
         self.nodes.shrink_to_fit();
         self.port_starts.shrink_to_fit();
         self.port_rules.shrink_to_fit();
+        self.radix.shrink_to_fit();
     }
 
     fn first_match(&self, class: Class, port: u32, addr: A) -> u32 {
-        let at = self.bounds.partition_point(|b| *b <= addr);
+        let at = if self.radix_bits == 0 {
+            self.bounds.partition_point(|b| *b <= addr)
+        } else {
+            let slot = addr.top(self.radix_bits);
+            let (from, to) = (self.radix[slot] as usize, self.radix[slot + 1] as usize);
+            from + self.bounds[from..to].partition_point(|b| *b <= addr)
+        };
         if at == 0 {
             return NONE;
         }
@@ -369,6 +414,7 @@ impl<A: Key> FamilyIndex<A> {
             + self.nodes.capacity() * size_of::<Node>()
             + self.port_starts.capacity() * size_of::<u16>()
             + self.port_rules.capacity() * size_of::<u32>()
+            + self.radix.capacity() * size_of::<u32>()
     }
 }
 
@@ -458,6 +504,55 @@ mod tests {
         assert_eq!(first(&index, Class::Tcp, 3, "11.0.0.0"), 2);
         assert_eq!(first(&index, Class::Tcp, 1, "11.0.0.0"), NONE);
         assert_eq!(first(&index, Class::Tcp, 1, "9.255.255.255"), NONE);
+    }
+
+    #[test]
+    fn large_index_with_radix_agrees_with_the_scan() {
+        let mut state = 0x5eed_u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            state >> 16
+        };
+        let rules: Vec<Compiled> = (0..300)
+            .map(|i| {
+                let prefix = [8u8, 16, 20, 24, 28, 32][(next() % 6) as usize];
+                let addr = std::net::Ipv4Addr::from((next() as u32) & 0x0fff_ffff);
+                let net = IpNet::new(addr.into(), prefix).unwrap().trunc();
+                let from = (next() % 200) as u16 + 1;
+                let protocol = [Protocol::Tcp, Protocol::Udp, Protocol::All][i % 3];
+                let ports = protocol
+                    .has_ports()
+                    .then_some((from, from + (next() % 50) as u16));
+                Compiled {
+                    protocol,
+                    ports,
+                    nets: vec![net],
+                }
+            })
+            .collect();
+
+        let index = RuleIndex::build(&rules);
+
+        assert!(index.v4.radix_bits > 0, "the radix table is in use");
+        for _ in 0..5000 {
+            let addr = IpAddr::V4(std::net::Ipv4Addr::from((next() as u32) & 0x0fff_ffff));
+            let (class, port) = (
+                [Class::Tcp, Class::Udp, Class::Other][(next() % 3) as usize],
+                (next() % 260) as u32,
+            );
+            let scan = rules
+                .iter()
+                .position(|r| r.matches(class, port, addr))
+                .map_or(NONE, |i| i as u32);
+            let (family, value) = addr_key(addr);
+            assert_eq!(
+                index.first_match(class, port, family, value),
+                scan,
+                "{addr} {class:?} {port}"
+            );
+        }
     }
 
     #[test]
