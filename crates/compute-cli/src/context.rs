@@ -10,7 +10,6 @@ use std::{
 use compute_catalog::Catalog;
 use compute_fake::FakeProvider;
 use compute_provider::{Instrumented, Provider, RetryConfig, Retrying, WaitOptions};
-use compute_types::Location;
 
 use crate::{
     cli::GlobalArgs,
@@ -104,8 +103,7 @@ impl Context {
     /// exit 2 when the catalog cannot be loaded.
     pub(crate) fn provider(&self) -> CliResult<Arc<dyn Provider>> {
         let catalog = self.catalog()?;
-        let mut config = FakeProvider::builder()
-            .catalog(catalog.instance_types().to_vec(), merged_locations(catalog));
+        let mut config = FakeProvider::builder().from_catalog(catalog);
         if let Some(ms) = self.fake.boot_ms {
             config = config.boot_delay(Duration::from_millis(ms));
         }
@@ -170,24 +168,4 @@ fn load_catalog(path: &Path) -> CliResult<Catalog> {
         "loaded catalog"
     );
     Ok(catalog)
-}
-
-/// The catalog's locations, one per name: providers that share a location name (two
-/// clouds' `us-east-1`) are merged, zones united, so the fake sees each name once.
-fn merged_locations(catalog: &Catalog) -> Vec<Location> {
-    let mut merged: Vec<Location> = Vec::new();
-    for (_, location) in catalog.locations() {
-        match merged.iter_mut().find(|l| l.name == location.name) {
-            Some(seen) => {
-                seen.available |= location.available;
-                for zone in location.zones {
-                    if seen.zone(&zone.name).is_none() {
-                        seen.zones.push(zone);
-                    }
-                }
-            }
-            None => merged.push(location),
-        }
-    }
-    merged
 }

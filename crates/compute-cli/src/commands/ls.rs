@@ -21,7 +21,11 @@ struct LsJson {
 
 /// Lists the instances of one cluster, or every instance the provider has.
 pub(super) fn run(cx: &Context, args: &LsArgs) -> CliResult {
-    let clusters = cx.inventory().read()?;
+    // Only `--cluster` needs the inventory.
+    let clusters = match &args.cluster {
+        Some(_) => cx.inventory().read()?,
+        None => Default::default(),
+    };
     let cluster = match &args.cluster {
         Some(name) => Some((name.as_str(), known_cluster(&clusters, name)?)),
         None => None,

@@ -1,0 +1,231 @@
+//! End-to-end tests of bad input: each gives exit 2 (or 1 for a broken file) with one
+//! clear `error:` line, and changes nothing.
+
+mod common;
+
+use common::{Env, words};
+
+const UP: &str = "up --cluster demo --gpu H100 --gpus-per-node 8 --nodes 2";
+
+#[test]
+fn zero_nodes() {
+    let env = Env::new();
+
+    let err = env.fails(
+        "up --cluster demo --gpu H100 --gpus-per-node 8 --nodes 0",
+        2,
+    );
+
+    assert!(err.contains("--nodes must be at least 1"), "{err}");
+    assert!(env.files().is_empty(), "{:?}", env.files());
+}
+
+#[test]
+fn invalid_allow_rule() {
+    let env = Env::new();
+    let err = env.fails(&format!("{UP} --allow tcp:70000@0.0.0.0/0"), 2);
+
+    assert!(err.contains("--allow"), "{err}");
+    assert!(err.contains("hint: rules look like"), "{err}");
+    assert!(env.files().is_empty(), "{:?}", env.files());
+}
+
+#[test]
+fn unknown_gpu_model_on_up() {
+    let env = Env::new();
+
+    let err = env.fails(
+        "up --cluster demo --gpu H1000 --gpus-per-node 8 --nodes 2",
+        2,
+    );
+
+    assert!(err.contains("unknown GPU model `H1000`"), "{err}");
+    assert!(env.instances().is_empty());
+}
+
+#[test]
+fn unknown_type_and_bad_cluster_name() {
+    let env = Env::new();
+
+    let unknown = env.fails("up --cluster demo --type nope-8x --nodes 1", 2);
+    let bad_name = env.fails("up --cluster Demo_1 --type x --nodes 1", 2);
+
+    assert!(
+        unknown.contains("unknown instance type `nope-8x`"),
+        "{unknown}"
+    );
+    assert!(bad_name.contains("cluster"), "{bad_name}");
+    assert!(env.instances().is_empty());
+}
+
+#[test]
+fn bad_ssh_keys_are_refused_without_echoing_them() {
+    let env = Env::new();
+    let private = env.path("id_ed25519");
+    let pem = concat!(
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n",
+        "c2VjcmV0LWtleS1tYXRlcmlhbA==\n",
+        "-----END OPENSSH PRIVATE KEY-----\n",
+    );
+    std::fs::write(&private, pem).unwrap();
+    let garbage = env.path("garbage.pub");
+    std::fs::write(&garbage, "ssh-ed25519 not-base64!! secret-comment").unwrap();
+    let missing = env.path("missing.pub");
+
+    let errs: Vec<String> = [&private, &garbage, &missing]
+        .iter()
+        .map(|p| env.fails(&format!("{UP} --ssh-key {}", p.display()), 2))
+        .collect();
+
+    assert!(errs[0].contains("holds a private key"), "{}", errs[0]);
+    assert!(
+        errs[1].contains("is not an OpenSSH public key"),
+        "{}",
+        errs[1]
+    );
+    assert!(errs[2].contains("cannot read --ssh-key"), "{}", errs[2]);
+    for err in &errs {
+        assert!(
+            !err.contains("c2VjcmV0") && !err.contains("secret-comment"),
+            "{err}"
+        );
+    }
+    assert!(env.instances().is_empty());
+}
+
+#[test]
+fn corrupt_state_file_is_named_and_left_unchanged() {
+    let env = Env::new();
+    std::fs::write(env.state(), "{ this is not a state file").unwrap();
+
+    let up = env.fails(UP, 1);
+    let ls = env.fails("ls", 1);
+
+    assert!(up.contains("state.json"), "{up}");
+    assert!(ls.contains("state.json"), "{ls}");
+    assert!(up.contains("hint:"), "{up}");
+    let after = std::fs::read_to_string(env.state()).unwrap();
+    assert_eq!(after, "{ this is not a state file");
+}
+
+#[test]
+fn corrupt_cluster_inventory_is_named_and_left_unchanged() {
+    let env = Env::new();
+    std::fs::write(env.inventory(), "[1, 2").unwrap();
+
+    let err = env.fails(UP, 1);
+
+    assert!(
+        err.contains("clusters.json") && err.contains("corrupt"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(env.inventory()).unwrap(), "[1, 2");
+    assert!(!env.state().exists() || env.instances().is_empty());
+}
+
+#[test]
+fn unknown_cluster() {
+    let env = Env::new();
+    env.json("up --cluster real --type gpu-1x-h100-sxm --nodes 1");
+    let inventory = std::fs::read(env.inventory()).unwrap();
+
+    let errs = [
+        env.fails("ls --cluster nope", 2),
+        env.fails("down --cluster nope", 2),
+        env.fails(
+            "firewall check --cluster nope --to x --from 1.2.3.4 --port 22",
+            2,
+        ),
+        env.fails("firewall render --cluster nope --to x", 2),
+        env.fails("firewall lint --cluster nope", 2),
+    ];
+
+    for err in &errs {
+        assert!(err.contains("unknown cluster `nope`"), "{err}");
+        assert!(err.contains("hint: known clusters: real"), "{err}");
+    }
+    assert_eq!(std::fs::read(env.inventory()).unwrap(), inventory);
+    assert_eq!(env.instances().len(), 1);
+}
+
+#[test]
+fn unknown_instance_and_node() {
+    let env = Env::new();
+    env.json("up --cluster real --type gpu-1x-h100-sxm --nodes 1");
+
+    let show = env.fails("show i-99999999", 2);
+    let check = env.fails(
+        "firewall check --cluster real --to real-7 --from 1.2.3.4 --port 22",
+        2,
+    );
+
+    assert!(show.contains("no instance `i-99999999`"), "{show}");
+    assert!(
+        check.contains("no node `real-7`") && check.contains("real-0"),
+        "{check}"
+    );
+}
+
+#[test]
+fn check_needs_a_port_for_tcp_and_none_for_icmp() {
+    let env = Env::new();
+    env.json("up --cluster real --type gpu-1x-h100-sxm --nodes 1");
+    let base = "firewall check --cluster real --to real-0 --from 1.2.3.4";
+
+    let no_port = env.fails(base, 2);
+    let icmp_port = env.fails(&format!("{base} --proto icmp --port 1"), 2);
+
+    assert!(no_port.contains("--port is required"), "{no_port}");
+    assert!(icmp_port.contains("no ports"), "{icmp_port}");
+}
+
+#[test]
+fn usage_errors_from_clap_exit_two() {
+    let env = Env::new();
+
+    let out = env
+        .cmd()
+        .args(words("up --cluster x --nodes 1"))
+        .output()
+        .unwrap();
+    let provider = env.fails("--provider nimbus ls", 2);
+
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error:"));
+    assert!(provider.contains("unknown provider `nimbus`") && provider.contains("fake"));
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    let env = Env::new();
+    let commands = [
+        "",
+        "types",
+        "locations",
+        "plan",
+        "up",
+        "ls",
+        "show",
+        "down",
+        "firewall",
+        "firewall check",
+        "firewall render",
+        "firewall lint",
+        "sweep",
+    ];
+
+    for command in commands {
+        let out = env
+            .cmd()
+            .args(words(command))
+            .arg("--help")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{command:?}");
+        assert!(
+            text.contains("Examples:\n  computectl"),
+            "{command:?}: {text}"
+        );
+    }
+}

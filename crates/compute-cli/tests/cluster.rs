@@ -1,0 +1,206 @@
+//! End-to-end tests of a cluster's life through one state file: `up`, `ls`, `show`,
+//! `firewall check|render|lint`, `down`, and `up` run twice.
+
+mod common;
+
+use common::{Env, PUBLIC_KEY};
+use serde_json::Value;
+
+/// `up` of the two-node H100 cluster `demo`, with `extra` arguments.
+fn up_demo(env: &Env, extra: &str) -> Value {
+    env.json(&format!(
+        "up --cluster demo --gpu H100 --gpus-per-node 8 --nodes 2 {extra}"
+    ))
+}
+
+fn node_ids(up: &Value) -> Vec<String> {
+    up["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn up_ls_show_firewall_down_round_trip() {
+    let env = Env::new();
+    let key = env.path("id_ed25519.pub");
+    std::fs::write(&key, PUBLIC_KEY).unwrap();
+
+    // Up: two running nodes with addresses, type and price.
+    let up = up_demo(
+        &env,
+        &format!("--allow tcp:22@203.0.113.0/24 --ssh-key {}", key.display()),
+    );
+    let nodes = up["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 2);
+    for (i, node) in nodes.iter().enumerate() {
+        assert_eq!(node["name"], format!("demo-{i}"));
+        assert_eq!(node["state"], "running");
+        assert_eq!(node["cluster"], "demo");
+        assert!(node["private_ip"].is_string() && node["public_ip"].is_string());
+        assert!(node["price"]["amount"].is_string());
+        assert_eq!(node["firewall_rules"][0], "tcp:22@203.0.113.0/24");
+        assert!(
+            node["ssh_key_fingerprint"]
+                .as_str()
+                .unwrap()
+                .starts_with("SHA256:")
+        );
+    }
+    assert_eq!(up["changed"], true);
+    assert!(up["total_price"]["amount"].is_string());
+
+    // ls and show read the same nodes back from the state file.
+    let ls = env.json("ls --cluster demo");
+    assert_eq!(ls["instances"].as_array().unwrap().len(), 2);
+    let (table, _) = env.ok("ls");
+    assert!(table.starts_with("NAME"), "{table}");
+    assert!(
+        table.contains("demo-0") && table.contains("running"),
+        "{table}"
+    );
+    let show = env.json("show demo-1");
+    assert_eq!(show["instance"]["id"], nodes[1]["id"]);
+    let (text, _) = env.ok(&format!("show {}", nodes[0]["id"].as_str().unwrap()));
+    assert!(
+        text.contains("demo-0") && text.contains("tcp:22@203.0.113.0/24"),
+        "{text}"
+    );
+
+    // An allowed flow names the matched rule; a denied one the default deny.
+    let allowed =
+        env.json("firewall check --cluster demo --to demo-0 --from 203.0.113.9 --port 22");
+    assert_eq!(allowed["verdict"], "allow");
+    assert_eq!(allowed["reason"]["kind"], "rule");
+    assert_eq!(allowed["reason"]["rule"], "tcp:22@203.0.113.0/24");
+    let denied =
+        env.json("firewall check --cluster demo --to demo-0 --from 198.51.100.7 --port 22");
+    assert_eq!(denied["verdict"], "deny");
+    assert_eq!(denied["reason"]["kind"], "default_deny_inbound");
+    let (text, _) =
+        env.ok("firewall check --cluster demo --to demo-0 --from 198.51.100.7 --port 443");
+    assert!(
+        text.starts_with("deny: tcp 198.51.100.7 -> demo-0:443"),
+        "{text}"
+    );
+
+    // Cluster members reach each other on every port.
+    let peer = nodes[1]["private_ip"].as_str().unwrap();
+    let internal = env.json(&format!(
+        "firewall check --cluster demo --to demo-0 --from {peer} --port 8080 --proto udp"
+    ));
+    assert_eq!(internal["verdict"], "allow");
+    assert_eq!(internal["reason"]["kind"], "cluster_internal");
+
+    // Render and lint.
+    let (ruleset, _) = env.ok("firewall render --cluster demo --to demo-1");
+    assert!(ruleset.contains("table inet computectl"), "{ruleset}");
+    assert!(ruleset.contains("tcp dport 22 accept"), "{ruleset}");
+    assert!(ruleset.contains("policy drop"), "{ruleset}");
+    let lint = env.json("firewall lint --cluster demo");
+    assert_eq!(lint["cluster"], "demo");
+    assert!(lint["findings"].is_array());
+
+    // Down terminates both nodes; a second down succeeds with nothing to do.
+    let down = env.json("down --cluster demo");
+    assert_eq!(down["terminated"].as_array().unwrap().len(), 2);
+    let again = env.json("down --cluster demo");
+    assert_eq!(again["already_down"], true);
+    let ls = env.json("ls");
+    assert!(ls["instances"].as_array().unwrap().is_empty(), "{ls}");
+    assert!(env.instances().iter().all(|i| i["state"] == "terminated"));
+}
+
+#[test]
+fn up_twice_is_a_no_op() {
+    let env = Env::new();
+    let first = up_demo(&env, "");
+
+    let second = up_demo(&env, "");
+
+    assert_eq!(node_ids(&first), node_ids(&second));
+    assert_eq!(second["changed"], false);
+    assert_eq!(env.instances().len(), 2, "no third instance was created");
+}
+
+#[test]
+fn up_with_another_spec_is_refused_and_changes_nothing() {
+    let env = Env::new();
+    let first = up_demo(&env, "");
+    let inventory = std::fs::read(env.inventory()).unwrap();
+
+    let err = env.fails(
+        "up --cluster demo --gpu H100 --gpus-per-node 8 --nodes 3",
+        2,
+    );
+
+    assert!(
+        err.contains("exists with a different spec: nodes 2 -> 3"),
+        "{err}"
+    );
+    assert!(err.contains("hint: tear it down first"), "{err}");
+    assert_eq!(std::fs::read(env.inventory()).unwrap(), inventory);
+    let now = env.json("ls --cluster demo");
+    let ids: Vec<&str> = now["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, node_ids(&first));
+}
+
+#[test]
+fn without_a_key_the_output_says_ssh_is_denied() {
+    let env = Env::new();
+
+    let (out, err) = env.ok("up --cluster solo --type gpu-1x-h100-sxm --nodes 1");
+
+    assert!(out.contains("solo-0"), "{out}");
+    assert!(err.contains("SSH from outside is denied"), "{err}");
+    assert!(err.contains("--ssh-key"), "{err}");
+    let check = env.json("firewall check --cluster solo --to solo-0 --from 203.0.113.9 --port 22");
+    assert_eq!(check["verdict"], "deny");
+}
+
+#[test]
+fn up_picks_and_names_the_cheapest_type() {
+    let env = Env::new();
+
+    let (_, err) = env.ok("up --cluster demo --gpu H100 --gpus-per-node 8 --nodes 1");
+    let plan = env.json("plan --gpu H100 --gpus-per-node 8 --nodes 1");
+
+    let best = &plan["offers"][0]["instance_type"];
+    let ls = env.json("ls --cluster demo");
+    assert_eq!(ls["instances"][0]["instance_type_id"], best["id"]);
+    assert!(
+        err.contains(&format!("picked {}", best["name"].as_str().unwrap())),
+        "{err}"
+    );
+}
+
+#[test]
+fn two_clusters_are_isolated() {
+    let env = Env::new();
+    let a = env.json("up --cluster a --type gpu-1x-h100-sxm --nodes 1");
+    let b = env.json("up --cluster b --type gpu-1x-h100-sxm --nodes 1");
+
+    let from_b = b["nodes"][0]["private_ip"].as_str().unwrap();
+    let check = env.json(&format!(
+        "firewall check --cluster a --to a-0 --from {from_b} --port 22"
+    ));
+
+    assert_ne!(a["cluster"]["subnets"], b["cluster"]["subnets"]);
+    assert_eq!(check["verdict"], "deny");
+}
+
+#[test]
+fn progress_is_not_drawn_when_stderr_is_not_a_terminal() {
+    let env = Env::new();
+
+    let (_, err) = env.ok("up --cluster quiet --type gpu-1x-h100-sxm --nodes 2");
+
+    assert!(!err.contains('\r') && !err.contains('\u{1b}'), "{err:?}");
+}
