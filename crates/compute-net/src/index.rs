@@ -107,7 +107,7 @@ impl Key for u32 {
 }
 
 impl Key for u128 {
-    const MAX: u128 = Self::MAX;
+    const MAX: Self = Self::MAX;
 
     fn from_u128(value: u128) -> Self {
         value

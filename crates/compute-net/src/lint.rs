@@ -358,7 +358,9 @@ mod tests {
             .unwrap()
     }
 
-    fn codes(texts: &[&str]) -> Vec<(LintCode, Option<usize>)> {
+    type Found = Vec<(LintCode, Option<usize>)>;
+
+    fn codes(texts: &[&str]) -> Found {
         let rules =
             FirewallRules::from_rules(texts.iter().map(|t| t.parse::<FirewallRule>().unwrap()));
         lint(&context(), &rules)
@@ -371,7 +373,7 @@ mod tests {
     #[test]
     fn table_of_lints() {
         use LintCode::*;
-        let cases: [(&[&str], Vec<(LintCode, Option<usize>)>); 14] = [
+        let cases: [(&[&str], Found); 14] = [
             (&["tcp:22@0.0.0.0/0,::/0"], vec![]),
             (&["tcp:22@0.0.0.0/0"], vec![(Ipv4Only, Some(0))]),
             (&["tcp:80@::/0"], vec![(WorldOpenPort, Some(0))]),

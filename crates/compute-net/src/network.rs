@@ -459,7 +459,8 @@ impl Network {
     /// the source's egress, when the source is ours and its egress denies); two instances
     /// of one cluster get [`Reason::ClusterInternal`]; a source instance's egress denial is
     /// returned as is; otherwise the destination's ingress decides, and its reason is the
-    /// one reported.
+    /// one reported. An address that is no instance but lies inside the destination's
+    /// cluster subnets counts as a cluster member, as it does for [`Policy::evaluate`].
     pub fn probe(&self, flow: &Flow) -> Decision {
         let src = self
             .by_addr
@@ -470,10 +471,10 @@ impl Network {
             .get(&canonical_addr(flow.dst))
             .and_then(|id| self.instances.get(id));
 
-        if let (Some(src), Some(dst)) = (src, dst) {
-            if src.info.cluster == dst.info.cluster {
-                return Decision::new(true, Reason::ClusterInternal);
-            }
+        if let (Some(src), Some(dst)) = (src, dst)
+            && src.info.cluster == dst.info.cluster
+        {
+            return Decision::new(true, Reason::ClusterInternal);
         }
         if let Some(src) = src {
             let egress = src.policy.evaluate(Direction::Egress, flow);

@@ -634,6 +634,25 @@ mod tests {
     }
 
     #[test]
+    fn bad_rule_text_names_the_field_and_nothing_panics() {
+        let cases = [
+            ("tcp:2000-1000@10.0.0.0/8", "ports"),
+            ("tcp:0@10.0.0.0/8", "ports.from"),
+            ("tcp:1-65536@10.0.0.0/8", "ports.to"),
+            ("tcp:22@10.0.0.0/33", "cidr"),
+            ("tcp:22@10.0.0.300/24", "cidr"),
+            ("tcp:22@2001:db8::/129", "cidr"),
+        ];
+
+        for (text, field) in cases {
+            let err = text.parse::<FirewallRule>().unwrap_err();
+
+            assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{text}");
+            assert_eq!(err.field(), Some(field), "{text}");
+        }
+    }
+
+    #[test]
     fn cluster_context_validation() {
         let host_bits = ClusterContext::new("a", [net("10.1.0.1/24")]).unwrap_err();
         let overlap =

@@ -40,7 +40,8 @@ fn check(text: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
-        "nft -c -f rejected the ruleset ({}); needs root and nftables.\n{stderr}\n--- ruleset ---\n{text}",
+        "nft -c -f rejected the ruleset ({}); it needs root and nftables.\n\
+         {stderr}\n--- ruleset ---\n{text}",
         output.status
     );
 }

@@ -377,7 +377,8 @@ proptest! {
             let dst = net.instance(to).unwrap().private_ips[0];
             for (protocol, port) in &ports {
                 let probe = net.probe(&Flow::new(src, dst, *protocol, *port));
-                prop_assert_eq!(reach.allows(*protocol, *port), probe.allowed, "{} -> {}", from, to);
+                let reached = reach.allows(*protocol, *port);
+                prop_assert_eq!(reached, probe.allowed, "{} -> {}", from, to);
             }
         }
     }
@@ -393,7 +394,10 @@ proptest! {
             .unwrap();
 
         for (i, (by_nodes, nodes, prefix)) in sizes.iter().enumerate() {
-            let size = if *by_nodes { SubnetSize::Nodes(*nodes) } else { SubnetSize::Prefix(*prefix) };
+            let size = match by_nodes {
+                true => SubnetSize::Nodes(*nodes),
+                false => SubnetSize::Prefix(*prefix),
+            };
             let _ = plan.allocate(&format!("c{i}"), size);
             if release[i] {
                 let _ = plan.release(&format!("c{}", i / 2));
