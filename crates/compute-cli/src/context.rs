@@ -7,16 +7,15 @@ use std::{
     time::Duration,
 };
 
-use compute_catalog::Catalog;
-use compute_fake::FakeProvider;
-use compute_provider::{Instrumented, Provider, RetryConfig, Retrying, WaitOptions};
-
 use crate::{
     cli::GlobalArgs,
     error::{CliError, CliResult, describe},
     inventory::Inventory,
     output::Output,
 };
+use compute_catalog::Catalog;
+use compute_fake::FakeProvider;
+use compute_provider::{Instrumented, Provider, RetryConfig, Retrying, WaitOptions};
 
 /// Providers this build knows.
 pub(crate) const PROVIDERS: &[&str] = &["fake"];

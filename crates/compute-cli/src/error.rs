@@ -54,12 +54,6 @@ impl CliError {
         self
     }
 
-    /// Prefixes the message with what was being done.
-    pub(crate) fn context(mut self, what: impl fmt::Display) -> Self {
-        self.message = format!("{what}: {}", self.message);
-        self
-    }
-
     /// Returns the exit code.
     pub(crate) fn code(&self) -> u8 {
         self.code

@@ -17,9 +17,8 @@ use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use compute_types::{FirewallRule, InstanceTypeId, LocationId, RefId};
-
 use crate::error::{CliError, CliResult};
+use compute_types::{FirewallRule, InstanceTypeId, LocationId, RefId};
 
 /// Version of the inventory file format.
 const FORMAT_VERSION: u32 = 1;

@@ -3,6 +3,8 @@
 
 mod common;
 
+use predicates::prelude::*;
+
 use common::{Env, words};
 
 const UP: &str = "up --cluster demo --gpu H100 --gpus-per-node 8 --nodes 2";
@@ -215,17 +217,22 @@ fn every_command_has_help_with_an_example() {
     ];
 
     for command in commands {
-        let out = env
-            .cmd()
+        env.cmd()
             .args(words(command))
             .arg("--help")
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{command:?}");
-        assert!(
-            text.contains("Examples:\n  computectl"),
-            "{command:?}: {text}"
-        );
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Examples:\n  computectl"));
     }
+}
+
+#[test]
+fn a_rule_given_twice_is_refused_before_anything_is_created() {
+    let env = Env::new();
+    let rule = "tcp:8888@0.0.0.0/0";
+
+    let err = env.fails(&format!("{UP} --allow {rule} --allow {rule}"), 2);
+
+    assert!(err.contains("--allow"), "{err}");
+    assert!(env.files().is_empty(), "{:?}", env.files());
 }

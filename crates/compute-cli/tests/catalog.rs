@@ -5,8 +5,9 @@ mod common;
 
 use std::{collections::BTreeMap, fs, path::Path};
 
-use common::{CATALOGS, Env};
 use serde_json::Value;
+
+use common::{CATALOGS, Env};
 
 /// One CSV row, reduced to what `types` must show for it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -3,8 +3,9 @@
 
 mod common;
 
-use common::{Env, PUBLIC_KEY};
 use serde_json::Value;
+
+use common::{Env, PUBLIC_KEY};
 
 /// `up` of the two-node H100 cluster `demo`, with `extra` arguments.
 fn up_demo(env: &Env, extra: &str) -> Value {
@@ -50,6 +51,9 @@ fn up_ls_show_firewall_down_round_trip() {
         );
     }
     assert_eq!(up["changed"], true);
+    assert_eq!(up["version"], 1);
+    assert_eq!(up["cluster"]["state"], "up");
+    assert_eq!(up["cluster"]["rules"][0], "tcp:22@203.0.113.0/24");
     assert!(up["total_price"]["amount"].is_string());
 
     // ls and show read the same nodes back from the state file.
@@ -203,4 +207,19 @@ fn progress_is_not_drawn_when_stderr_is_not_a_terminal() {
     let (_, err) = env.ok("up --cluster quiet --type gpu-1x-h100-sxm --nodes 2");
 
     assert!(!err.contains('\r') && !err.contains('\u{1b}'), "{err:?}");
+}
+
+#[test]
+fn a_failed_up_rolls_back_everything_and_forgets_the_cluster() {
+    let env = Env::new();
+    // A cluster subnet holds 251 hosts in the fake, so the 252nd node cannot be created.
+
+    let err = env.fails("up --cluster big --type gpu-1x-h100-sxm --nodes 252", 1);
+
+    assert!(err.contains("cluster big is not up: "), "{err}");
+    assert!(err.contains("capacity unavailable"), "{err}");
+    assert!(err.contains("rolled back"), "{err}");
+    assert!(err.contains("hint: nothing was left behind"), "{err}");
+    assert!(env.json("ls")["instances"].as_array().unwrap().is_empty());
+    env.fails("ls --cluster big", 2);
 }

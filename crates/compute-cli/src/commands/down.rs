@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use compute_provider::{validate_cluster_name, wait_until_all_gone};
-use compute_types::InstanceId;
 use serde::Serialize;
 
 use super::{cluster_nodes, known_cluster};
@@ -11,6 +9,8 @@ use crate::{
     cli::DownArgs, context::Context, error::CliResult, inventory::ClusterState,
     output::JSON_VERSION, progress,
 };
+use compute_provider::{validate_cluster_name, wait_until_all_gone};
+use compute_types::InstanceId;
 
 /// The JSON document of `down`.
 #[derive(Debug, Serialize)]

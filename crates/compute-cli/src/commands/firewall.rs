@@ -4,10 +4,6 @@
 
 use std::net::IpAddr;
 
-use compute_net::{
-    ClusterContext, Decision, Finding, Flow, Policy, Reason, lint as lint_rules, render_nftables,
-};
-use compute_types::{Direction, FirewallRules, Instance, Protocol};
 use ipnet::IpNet;
 use serde::Serialize;
 
@@ -19,6 +15,10 @@ use crate::{
     inventory::{ClusterSpec, ClusterState, Clusters},
     output::{JSON_VERSION, table},
 };
+use compute_net::{
+    ClusterContext, Decision, Finding, Flow, Policy, Reason, lint as lint_rules, render_nftables,
+};
+use compute_types::{Direction, FirewallRules, Instance, Protocol};
 
 /// Name of the nftables table `render` writes.
 const NFT_TABLE: &str = "computectl";

@@ -1,6 +1,5 @@
 //! `computectl ls`: instances with state, addresses, type, price and age.
 
-use compute_provider::{ListInstances, is_gone_or_going};
 use serde::Serialize;
 
 use super::{cluster_nodes, instance_views, known_cluster, node_order, prices};
@@ -11,6 +10,7 @@ use crate::{
     output::{JSON_VERSION, table},
     views::InstanceView,
 };
+use compute_provider::{ListInstances, is_gone_or_going};
 
 /// The JSON document of `ls`.
 #[derive(Debug, Serialize)]

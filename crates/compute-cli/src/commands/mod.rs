@@ -14,8 +14,6 @@ mod up;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Utc;
-use compute_provider::{InstanceTypeFilter, ListInstances, Provider, is_gone_or_going};
-use compute_types::{Instance, InstanceTypeId, Price, RefId, TAG_CLUSTER};
 
 use crate::{
     cli::{Command, FirewallCommand},
@@ -24,6 +22,8 @@ use crate::{
     inventory::{ClusterSpec, ClusterState, Clusters},
     views::InstanceView,
 };
+use compute_provider::{InstanceTypeFilter, ListInstances, Provider, is_gone_or_going};
+use compute_types::{Instance, InstanceTypeId, Price, RefId, TAG_CLUSTER};
 
 /// Runs one command.
 ///

@@ -3,8 +3,6 @@
 
 use std::{collections::BTreeMap, time::SystemTime};
 
-use compute_catalog::{Offer, Plan, PlanRequest, Rejected, plan};
-use compute_types::Price;
 use serde::Serialize;
 
 use super::types::check_gpu;
@@ -15,6 +13,8 @@ use crate::{
     output::{JSON_VERSION, table},
     views::{PriceView, TypeView},
 };
+use compute_catalog::{Offer, Plan, PlanRequest, Rejected, plan};
+use compute_types::Price;
 
 /// Most example types listed per rejection reason in the table.
 const EXAMPLES: usize = 3;

@@ -1,7 +1,5 @@
 //! `computectl show INSTANCE`: one instance in detail.
 
-use compute_provider::ListInstances;
-use compute_types::{ErrorKind, InstanceId};
 use serde::Serialize;
 
 use super::{find_instance, instance_views, prices};
@@ -12,6 +10,8 @@ use crate::{
     output::{JSON_VERSION, details},
     views::{InstanceView, age, show_ip},
 };
+use compute_provider::ListInstances;
+use compute_types::{ErrorKind, InstanceId};
 
 /// The JSON document of `show`.
 #[derive(Debug, Serialize)]

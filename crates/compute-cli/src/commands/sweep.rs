@@ -2,8 +2,6 @@
 
 use std::{collections::BTreeSet, time::Duration};
 
-use compute_provider::{ListInstances, SweepOptions, sweep_orphans, wait_until_all_gone};
-use compute_types::{InstanceId, RefId};
 use serde::Serialize;
 
 use super::{instance_views, prices};
@@ -16,6 +14,8 @@ use crate::{
     progress,
     views::InstanceView,
 };
+use compute_provider::{ListInstances, SweepOptions, sweep_orphans, wait_until_all_gone};
+use compute_types::{InstanceId, RefId};
 
 /// Longest wait for swept instances to be gone.
 const SWEEP_WAIT: Duration = Duration::from_secs(600);

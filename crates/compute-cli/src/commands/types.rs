@@ -1,7 +1,5 @@
 //! `computectl types`: the catalog's instance types, filtered and sorted.
 
-use compute_catalog::{Catalog, Query, SortBy};
-use compute_types::{Bytes, Price};
 use serde::Serialize;
 
 use crate::{
@@ -11,6 +9,8 @@ use crate::{
     output::{JSON_VERSION, table},
     views::TypeView,
 };
+use compute_catalog::{Catalog, Query, SortBy};
+use compute_types::{Bytes, Price};
 
 /// The JSON document of `types`.
 #[derive(Debug, Serialize)]

@@ -13,15 +13,6 @@ use std::{
 };
 
 use chrono::Utc;
-use compute_net::{ClusterContext, Severity, lint};
-use compute_provider::{
-    CreateInstance, GroupError, GroupEvent, GroupOptions, Provider, PublicKey, create_group,
-    validate_cluster_name,
-};
-use compute_types::{
-    Error, FirewallRule, FirewallRules, Instance, InstanceType, InstanceTypeId, LocationId, Price,
-    Protocol, RefId,
-};
 use ipnet::IpNet;
 use serde::Serialize;
 
@@ -34,6 +25,15 @@ use crate::{
     output::{JSON_VERSION, table},
     progress,
     views::{InstanceView, PriceView},
+};
+use compute_net::{ClusterContext, Severity, lint, normalize};
+use compute_provider::{
+    CreateInstance, GroupError, GroupEvent, GroupOptions, Provider, PublicKey, create_group,
+    validate_cluster_name,
+};
+use compute_types::{
+    Error, FirewallRule, FirewallRules, Instance, InstanceType, InstanceTypeId, LocationId, Price,
+    Protocol, RefId,
 };
 
 mod choose;
@@ -124,6 +124,9 @@ fn validate(args: &UpArgs) -> CliResult<Input> {
             })
         })
         .collect::<CliResult<Vec<_>>>()?;
+    // Duplicates and rules in the wrong list would fail at the provider; catch them here.
+    let set = FirewallRules::from_rules(rules.iter().cloned());
+    normalize(&set).map_err(|e| CliError::usage(format!("--allow: {}", e.message())))?;
     let key = args.ssh_key.as_deref().map(read_public_key).transpose()?;
     let location = args
         .location
@@ -194,7 +197,7 @@ fn warn_about_rules(input: &Input) -> CliResult {
     let context = ClusterContext::standalone();
     for finding in lint(&context, &rules)? {
         if finding.severity >= Severity::Warning {
-            eprintln!("warning: {finding}");
+            eprintln!("warning: {}: {}", finding.code, finding.message);
         }
     }
     Ok(())
@@ -340,7 +343,13 @@ fn after_failure(cx: &Context, name: &str, is_new: bool, err: GroupError) -> Cli
         tracing::warn!(error = %e, "cannot update the cluster inventory after a failed up");
     }
 
-    let err = CliError::from(Error::from(err)).context(format!("cluster {name} is not up"));
+    let message = format!("cluster {name} is not up: {}", summarize(&err));
+    let code = CliError::from(Error::from(err));
+    let err = if code.code() == crate::error::EXIT_USAGE {
+        CliError::usage(message)
+    } else {
+        CliError::failed(message)
+    };
     if clean {
         err.with_hint("nothing was left behind; fix the cause and run `up` again")
     } else {
@@ -348,6 +357,40 @@ fn after_failure(cx: &Context, name: &str, is_new: bool, err: GroupError) -> Cli
             "some nodes may remain; remove them with `computectl down --cluster {name}`"
         ))
     }
+}
+
+/// Says what failed and what was cleaned up, listing ids only when they are few.
+fn summarize(err: &GroupError) -> String {
+    let failures = err.failures();
+    let mut text = match failures.first() {
+        Some((ref_id, first)) => format!(
+            "{} node(s) failed, first {ref_id}: {}: {}",
+            failures.len(),
+            first.kind(),
+            first.message()
+        ),
+        None => err.cause().to_string(),
+    };
+    if !err.not_started().is_empty() {
+        text.push_str(&format!("; {} not started", err.not_started().len()));
+    }
+    text.push_str(&format!("; rolled back {}", ids(err.cleaned_up())));
+    if !err.left_behind().is_empty() {
+        text.push_str(&format!("; may remain: {}", ids(err.left_behind())));
+    }
+    if !err.unresolved().is_empty() {
+        text.push_str(&format!("; may still appear: {}", ids(err.unresolved())));
+    }
+    text
+}
+
+/// `3 node(s) [i-1, i-2, i-3]`, or only the count past ten.
+fn ids<T: std::fmt::Display>(items: &[T]) -> String {
+    if items.is_empty() || items.len() > 10 {
+        return format!("{} node(s)", items.len());
+    }
+    let list: Vec<String> = items.iter().map(ToString::to_string).collect();
+    format!("{} node(s) [{}]", items.len(), list.join(", "))
 }
 
 /// Marks the cluster up and records the subnets the provider reported.

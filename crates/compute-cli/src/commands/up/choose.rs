@@ -3,10 +3,6 @@
 
 use std::{sync::Arc, time::SystemTime};
 
-use compute_catalog::{PlanRequest, plan};
-use compute_provider::{InstanceTypeFilter, Provider};
-use compute_types::{InstanceType, InstanceTypeId, LocationId};
-
 use crate::{
     cli::UpArgs,
     commands::types::check_gpu,
@@ -14,6 +10,9 @@ use crate::{
     error::{CliError, CliResult},
     views::PriceView,
 };
+use compute_catalog::{PlanRequest, plan};
+use compute_provider::{InstanceTypeFilter, Provider};
+use compute_types::{InstanceType, InstanceTypeId, LocationId};
 
 /// The type `up` will launch, and a line saying why when it was picked for the user.
 #[derive(Debug)]
