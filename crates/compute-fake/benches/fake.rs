@@ -14,7 +14,8 @@ use tokio::runtime::Runtime;
 
 const WORLD: usize = 100_000;
 const CLUSTER_SIZE: usize = 250;
-const JOBS: usize = 1_000;
+/// Instances per job tag; a job spans part of a cluster, as in real workloads.
+const JOB_SIZE: usize = 100;
 
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -38,10 +39,11 @@ fn type_id() -> InstanceTypeId {
         .expect("a type id of the built-in catalog")
 }
 
-/// A typical request: a ref id, a cluster of 250, a credential and one caller tag.
+/// A typical request: a ref id, a cluster of 250, a credential and a job tag shared by
+/// 100 instances.
 fn request(i: usize, prefix: &str) -> CreateInstance {
     let ref_id = RefId::new(format!("{prefix}-{i}")).expect("a ref id");
-    let tags = Tags::from_pairs([("job", format!("j{}", i % JOBS))]).expect("a tag");
+    let tags = Tags::from_pairs([("job", format!("j{}", i / JOB_SIZE))]).expect("a tag");
     CreateInstance::new(ref_id, type_id())
         .with_cluster(format!("c{}", i / CLUSTER_SIZE))
         .with_credential_ref_id(CredentialRefId::new("bench").expect("a credential id"))

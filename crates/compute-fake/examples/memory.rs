@@ -37,7 +37,7 @@ fn main() -> compute_types::Result<()> {
     let credential = CredentialRefId::new("example")?;
     let requests = (0..WORLD)
         .map(|i| {
-            let tags = Tags::from_pairs([("job", format!("j{}", i % 1000))])?;
+            let tags = Tags::from_pairs([("job", format!("j{}", i / 100))])?;
             Ok(
                 CreateInstance::new(RefId::new(format!("n-{i}"))?, type_id.clone())
                     .with_cluster(format!("c{}", i / 250))

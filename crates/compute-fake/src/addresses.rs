@@ -38,11 +38,56 @@ pub(crate) enum NetRef {
 }
 
 /// One named cluster's network.
+///
+/// Hosts are claimed in `compute-net`'s [`HostAllocator`], the source of truth; `next` and
+/// `released` only find the lowest free host without scanning it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ClusterNet {
     pub(crate) name: String,
     pub(crate) subnet: Ipv4Net,
     hosts: HostAllocator,
+    next: u32,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    released: BTreeSet<u32>,
+}
+
+impl ClusterNet {
+    fn new(name: &str, subnet: Ipv4Net) -> Result<Self> {
+        Ok(Self {
+            name: name.to_owned(),
+            subnet,
+            hosts: HostAllocator::new(IpNet::V4(subnet), DEFAULT_RESERVED_HOSTS)?,
+            next: u32::from(subnet.network()) + 1 + DEFAULT_RESERVED_HOSTS,
+            released: BTreeSet::new(),
+        })
+    }
+
+    fn alloc(&mut self) -> Result<Ipv4Addr> {
+        if let Some(addr) = self.released.pop_first() {
+            self.hosts.claim(IpAddr::V4(addr.into()))?;
+            return Ok(addr.into());
+        }
+        let last = u32::from(self.subnet.broadcast()).saturating_sub(1);
+        while self.next <= last {
+            let addr = Ipv4Addr::from(self.next);
+            self.next += 1;
+            match self.hosts.claim(IpAddr::V4(addr)) {
+                Ok(()) => return Ok(addr),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::new(
+            ErrorKind::CapacityUnavailable,
+            format!("no free address left in {}", self.subnet),
+        ))
+    }
+
+    fn release(&mut self, addr: Ipv4Addr) {
+        if self.hosts.release(IpAddr::V4(addr)) {
+            self.released.insert(addr.into());
+        }
+    }
 }
 
 /// The single-node subnets handed out.
@@ -123,6 +168,12 @@ pub(crate) struct Addresses {
     public: PublicPool,
     #[serde(skip)]
     by_name: HashMap<String, u32>,
+    #[serde(skip)]
+    labels: Vec<(String, String)>,
+}
+
+fn labels_of(c: &ClusterNet) -> (String, String) {
+    (format!("subnet-{}", c.subnet), format!("vpc-{}", c.name))
 }
 
 impl PartialEq for Addresses {
@@ -158,6 +209,7 @@ impl Addresses {
             solo: SoloPool::default(),
             public: PublicPool::new(public_ranges),
             by_name: HashMap::new(),
+            labels: Vec::new(),
         })
     }
 
@@ -169,6 +221,18 @@ impl Addresses {
             .enumerate()
             .filter_map(|(i, c)| Some((c.name.clone(), u32::try_from(i).ok()?)))
             .collect();
+        self.labels = self.clusters.iter().map(labels_of).collect();
+    }
+
+    /// Returns the provider subnet id and network id shown on an instance of `net`.
+    pub(crate) fn labels(&self, net: NetRef) -> (String, String) {
+        match net {
+            NetRef::Cluster(i) => self.labels.get(i as usize).cloned().unwrap_or_default(),
+            NetRef::Solo(_) => (
+                format!("subnet-{}", self.subnet(net)),
+                "vpc-default".to_owned(),
+            ),
+        }
     }
 
     /// Returns the index of cluster `name`, when it exists.
@@ -190,12 +254,15 @@ impl Addresses {
         let subnets = self
             .plan
             .allocate(name, SubnetSize::Prefix(self.cluster_prefix))?;
-        let hosts = HostAllocator::new(IpNet::V4(subnets.ipv4), DEFAULT_RESERVED_HOSTS)?;
-        self.clusters.push(ClusterNet {
-            name: name.to_owned(),
-            subnet: subnets.ipv4,
-            hosts,
-        });
+        let cluster = match ClusterNet::new(name, subnets.ipv4) {
+            Ok(cluster) => cluster,
+            Err(e) => {
+                let _ = self.plan.release(name);
+                return Err(e);
+            }
+        };
+        self.labels.push(labels_of(&cluster));
+        self.clusters.push(cluster);
         self.by_name.insert(name.to_owned(), index);
         Ok((index, true))
     }
@@ -203,6 +270,7 @@ impl Addresses {
     /// Forgets the most recently created cluster (rolls back a failed create).
     pub(crate) fn drop_last_cluster(&mut self) {
         if let Some(c) = self.clusters.pop() {
+            self.labels.pop();
             self.by_name.remove(&c.name);
             let _ = self.plan.release(&c.name);
         }
@@ -266,14 +334,10 @@ impl Addresses {
         let NetRef::Cluster(i) = net else {
             return Err(Error::internal("solo networks are allocated whole"));
         };
-        let cluster = self
-            .clusters
+        self.clusters
             .get_mut(i as usize)
-            .ok_or_else(|| Error::internal("unknown cluster index"))?;
-        match cluster.hosts.allocate()? {
-            IpAddr::V4(ip) => Ok(ip),
-            IpAddr::V6(_) => Err(Error::internal("an IPv4 subnet handed out IPv6")),
-        }
+            .ok_or_else(|| Error::internal("unknown cluster index"))?
+            .alloc()
     }
 
     /// Returns a private address (and a solo subnet with it).
@@ -286,7 +350,7 @@ impl Addresses {
             }
             NetRef::Cluster(i) => {
                 if let Some(c) = self.clusters.get_mut(i as usize) {
-                    c.hosts.release(IpAddr::V4(addr));
+                    c.release(addr);
                 }
             }
         }

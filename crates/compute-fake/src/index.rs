@@ -3,7 +3,11 @@
 //! Every posting list holds slot numbers in ascending order. Slots only grow, so adding
 //! an instance appends; the rare removal (a tag update) is a binary search.
 
-use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use compute_types::{Result, Tags};
+
+use crate::hash::FastMap;
 
 /// Adds `slot` to a sorted posting list.
 pub(crate) fn post(list: &mut Vec<u32>, slot: u32) {
@@ -27,7 +31,7 @@ pub(crate) fn unpost(list: &mut Vec<u32>, slot: u32) {
 /// Tag pairs interned to `u32` ids, each with the slots carrying it.
 #[derive(Debug, Default)]
 pub(crate) struct TagIndex {
-    ids: HashMap<Box<str>, HashMap<Box<str>, u32>>,
+    ids: FastMap<Box<str>, FastMap<Box<str>, u32>>,
     pairs: Vec<(Box<str>, Box<str>)>,
     postings: Vec<Vec<u32>>,
 }
@@ -79,6 +83,75 @@ impl TagIndex {
     }
 }
 
+/// One distinct set of tag pairs, sorted, with its tags built once it is shared.
+#[derive(Debug)]
+pub(crate) struct TagSet {
+    pub(crate) pairs: Box<[u32]>,
+    uses: u32,
+    built: OnceLock<Tags>,
+}
+
+/// Distinct tag sets, interned: instances of one cluster and job share one.
+#[derive(Debug, Default)]
+pub(crate) struct TagSets {
+    sets: Vec<TagSet>,
+    index: FastMap<Box<[u32]>, u32>,
+}
+
+impl TagSets {
+    /// Returns the id of the set of `pairs`, interning it when new.
+    pub(crate) fn intern(&mut self, mut pairs: Vec<u32>) -> u32 {
+        pairs.sort_unstable();
+        pairs.dedup();
+        if let Some(&id) = self.index.get(pairs.as_slice()) {
+            if let Some(set) = self.sets.get_mut(id as usize) {
+                set.uses = set.uses.saturating_add(1);
+            }
+            return id;
+        }
+        let id = u32::try_from(self.sets.len()).unwrap_or(u32::MAX);
+        let pairs: Box<[u32]> = pairs.into_boxed_slice();
+        self.index.insert(pairs.clone(), id);
+        self.sets.push(TagSet {
+            pairs,
+            uses: 1,
+            built: OnceLock::new(),
+        });
+        id
+    }
+
+    /// Builds the tags of a set.
+    ///
+    /// # Errors
+    /// `InvalidRequest` when stored pairs no longer make valid tags (a bug).
+    ///
+    /// A set used by several instances keeps its built tags, so reading it is a clone; a
+    /// set of one instance is built on each read, which keeps memory per instance low.
+    pub(crate) fn tags(&self, id: u32, index: &TagIndex) -> Result<Tags> {
+        let Some(set) = self.get(id) else {
+            return Ok(Tags::new());
+        };
+        if let Some(tags) = set.built.get() {
+            return Ok(tags.clone());
+        }
+        let mut tags = Tags::new();
+        for &pair in &set.pairs {
+            if let Some((k, v)) = index.pair(pair) {
+                tags.insert_reserved(k, v)?;
+            }
+        }
+        if set.uses > 1 {
+            let _ = set.built.set(tags.clone());
+        }
+        Ok(tags)
+    }
+
+    /// Returns a set.
+    pub(crate) fn get(&self, id: u32) -> Option<&TagSet> {
+        self.sets.get(id as usize)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +184,20 @@ mod tests {
         assert_eq!(index.slots(a), [2, 4]);
         assert_eq!(index.lookup("team", "none"), None);
         assert!(index.slots(99).is_empty());
+    }
+
+    #[test]
+    fn tag_sets_intern_in_any_order() {
+        let mut index = TagIndex::default();
+        let a = index.intern("team", "ml");
+        let b = index.intern("env", "prod");
+        let mut sets = TagSets::default();
+
+        let one = sets.intern(vec![a, b]);
+        let two = sets.intern(vec![b, a, b]);
+
+        assert_eq!(one, two);
+        assert_eq!(sets.tags(one, &index).unwrap().get("team"), Some("ml"));
+        assert_eq!(sets.get(one).unwrap().pairs.len(), 2);
     }
 }

@@ -35,6 +35,7 @@ mod addresses;
 mod clock;
 mod config;
 mod faults;
+mod hash;
 mod index;
 mod network;
 mod ops;

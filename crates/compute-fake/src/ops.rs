@@ -91,10 +91,12 @@ impl World {
 
         let type_idx = self.resolve_type(&req.instance_type)?;
         let zone = self.place(type_idx, req)?;
-        let pair_listed = self.cfg.faults.capacity_pairs.contains(&(
-            req.location.clone(),
-            req.instance_type.type_name().to_owned(),
-        ));
+        let pairs = &self.cfg.faults.capacity_pairs;
+        let pair_listed = !pairs.is_empty()
+            && pairs.contains(&(
+                req.location.clone(),
+                req.instance_type.type_name().to_owned(),
+            ));
         let cfg = std::sync::Arc::clone(&self.cfg);
         let drawn = faults.draw_create(&cfg.faults, pair_listed);
         refuse_injected(&drawn, req)?;
@@ -144,11 +146,10 @@ impl World {
     }
 
     fn check_image(&self, image: Option<&ImageId>) -> Result<ImageId> {
-        let known = images();
         match image {
-            Some(id) if known.iter().any(|i| &i.id == id) => Ok(id.clone()),
+            Some(id) if self.images.iter().any(|i| &i.id == id) => Ok(id.clone()),
             Some(id) => Err(Error::not_found(format!("image {id} does not exist"))),
-            None => ImageId::new(DEFAULT_IMAGE),
+            None => Ok(self.default_image.clone()),
         }
     }
 
@@ -176,23 +177,19 @@ impl World {
         if let Some(zone) = t.id.zone() {
             return Ok(Some(zone.clone()));
         }
-        let location_zones = self
-            .catalog
-            .location(&req.location)
-            .map(|l| l.zones.iter().map(|z| z.name.clone()).collect::<Vec<_>>())
-            .unwrap_or_default();
-        let offered = if t.available_zones.is_empty() {
-            location_zones
+        let location_zones = self.catalog.location(&req.location).map(|l| &l.zones);
+        let mut offered: Box<dyn Iterator<Item = &ZoneId>> = if t.available_zones.is_empty() {
+            Box::new(location_zones.into_iter().flatten().map(|z| &z.name))
         } else {
-            t.available_zones.clone()
+            Box::new(t.available_zones.iter())
         };
-        match (&req.zone, offered.first()) {
-            (Some(zone), _) if offered.contains(zone) => Ok(Some(zone.clone())),
-            (Some(zone), _) => Err(Error::invalid(
+        match &req.zone {
+            Some(zone) if offered.any(|z| z == zone) => Ok(Some(zone.clone())),
+            Some(zone) => Err(Error::invalid(
                 "zone",
                 format!("`{zone}` does not offer {}", req.instance_type.type_name()),
             )),
-            (None, first) => Ok(first.cloned()),
+            None => Ok(offered.next().cloned()),
         }
     }
 
@@ -261,11 +258,8 @@ impl World {
         drawn: &CreateFaults,
     ) -> Result<Record> {
         let now = self.clock.now();
-        let mut tags: Vec<u32> = req
-            .tags
-            .iter()
-            .map(|(k, v)| self.tags.intern(k, v))
-            .collect();
+        let mut tags: Vec<u32> = Vec::with_capacity(req.tags.len() + 2);
+        tags.extend(req.tags.iter().map(|(k, v)| self.tags.intern(k, v)));
         if let Some(cred) = &req.credential_ref_id {
             tags.push(self.tags.intern(TAG_CREDENTIAL_REF_ID, cred.as_str()));
         }
@@ -286,6 +280,7 @@ impl World {
         }
         let boot = ms(self.cfg.boot_delay);
         let prev_same_ref = self.by_ref.get(&req.ref_id).copied();
+        let tagset = self.tagsets.intern(tags);
 
         Ok(Record {
             ref_id: req.ref_id.clone(),
@@ -308,7 +303,7 @@ impl World {
             fingerprint: req.public_key.as_ref().map(|k| k.fingerprint().into()),
             root_size: req.root_volume_size.unwrap_or(DEFAULT_ROOT_VOLUME),
             extra_volumes: req.additional_volumes.clone(),
-            tags: tags.into_boxed_slice(),
+            tagset,
             firewall,
             next_rule,
             spot: req.spot,
@@ -743,9 +738,9 @@ impl World {
     pub(crate) fn update_tags(&mut self, id: &InstanceId, tags: &Tags) -> Result<()> {
         check_tags(tags)?;
         let slot = self.slot(id)?;
-        let old = self
+        let old: Vec<u32> = self
             .record(slot)
-            .map(|r| r.tags.clone())
+            .map(|r| self.pairs_of(r).to_vec())
             .ok_or_else(|| Error::internal("record vanished"))?;
 
         let kept: Vec<u32> = old
@@ -760,6 +755,7 @@ impl World {
         let mut new = kept;
         new.extend(tags.iter().map(|(k, v)| self.tags.intern(k, v)));
 
+        let tagset = self.tagsets.intern(new.clone());
         for &p in old.iter() {
             self.tags.remove(p, slot);
         }
@@ -767,7 +763,7 @@ impl World {
             self.tags.add(p, slot);
         }
         if let Some(rec) = self.record_mut(slot) {
-            rec.tags = new.into_boxed_slice();
+            rec.tagset = tagset;
         }
         Ok(())
     }

@@ -363,12 +363,7 @@ impl StoredInstance {
     fn of(world: &World, slot: u32, rec: &Record) -> Self {
         let clock = &world.clock;
         let wall = |t: u64| clock.wall(t);
-        let mut tags = Tags::new();
-        for &pair in rec.tags.iter() {
-            if let Some((k, v)) = world.tags.pair(pair) {
-                let _ = tags.insert_reserved(k, v);
-            }
-        }
+        let tags = world.stored_tags(rec).unwrap_or_default();
         Self {
             id: id_of(slot),
             ref_id: rec.ref_id.clone(),
@@ -427,11 +422,12 @@ impl StoredInstance {
             _ => return Err("it needs exactly one of `cluster` and `solo`".to_owned()),
         };
         let at = |t: DateTime<Utc>| world.clock.at(t);
-        let tags = self
+        let pairs = self
             .tags
             .iter()
             .map(|(k, v)| world.tags.intern(k, v))
             .collect::<Vec<_>>();
+        let tagset = world.tagsets.intern(pairs);
         let prev_same_ref = world.by_ref.get(&self.ref_id).copied();
 
         Ok(Record {
@@ -455,7 +451,7 @@ impl StoredInstance {
             fingerprint: self.public_key_fingerprint.map(Box::from),
             root_size: self.root_volume,
             extra_volumes: self.volumes,
-            tags: tags.into_boxed_slice(),
+            tagset,
             firewall: self.firewall_rules,
             next_rule: self.next_rule,
             spot: self.spot,

@@ -13,14 +13,15 @@
 //! is needed, which is what lets tests run under tokio's paused time.
 
 use std::{
-    collections::{BTreeSet, HashMap},
+    cmp::Reverse,
+    collections::BinaryHeap,
     net::{IpAddr, Ipv4Addr},
     sync::Arc,
     time::Duration,
 };
 
 use compute_types::{
-    CredentialRefId, Error, FirewallRules, ImageId, Instance, InstanceId, InstanceState,
+    CredentialRefId, Error, FirewallRules, Image, ImageId, Instance, InstanceId, InstanceState,
     InstanceType, InstanceTypeId, Location, LocationId, RefId, Result, TAG_REF_ID, Tags, Volume,
     VolumeSpec, ZoneId,
 };
@@ -29,7 +30,8 @@ use crate::{
     addresses::{Addresses, NetRef},
     clock::{Clock, Ms, ms},
     config::FakeConfig,
-    index::{TagIndex, post},
+    hash::FastMap,
+    index::{TagIndex, TagSets, post},
 };
 
 /// The SSH user every fake instance reports.
@@ -124,7 +126,7 @@ pub(crate) struct Record {
     pub(crate) fingerprint: Option<Box<str>>,
     pub(crate) root_size: compute_types::Bytes,
     pub(crate) extra_volumes: Vec<VolumeSpec>,
-    pub(crate) tags: Box<[u32]>,
+    pub(crate) tagset: u32,
     pub(crate) firewall: FirewallRules,
     pub(crate) next_rule: u32,
     pub(crate) spot: bool,
@@ -169,9 +171,17 @@ impl Record {
     }
 }
 
-/// Formats the cloud id of a slot.
+/// Formats the cloud id of a slot: `i-` and at least eight lower-case hex digits.
 pub(crate) fn id_of(slot: u32) -> String {
-    format!("i-{:08x}", u64::from(slot) + 1)
+    let n = u64::from(slot) + 1;
+    let digits = (64 - n.leading_zeros()).div_ceil(4).max(8);
+    let mut id = String::with_capacity(2 + digits as usize);
+    id.push_str("i-");
+    for shift in (0..digits).rev() {
+        let nibble = (n >> (shift * 4)) & 0xf;
+        id.push(char::from_digit(nibble as u32, 16).unwrap_or('0'));
+    }
+    id
 }
 
 /// Parses a cloud id back to its slot; ids this world could not have made give `None`.
@@ -194,19 +204,22 @@ pub(crate) struct World {
     pub(crate) catalog: Arc<CatalogData>,
     pub(crate) clock: Clock,
     pub(crate) records: Vec<Option<Record>>,
-    pub(crate) by_ref: HashMap<RefId, u32>,
+    pub(crate) by_ref: FastMap<RefId, u32>,
     pub(crate) by_location: Vec<Vec<u32>>,
     pub(crate) tags: TagIndex,
-    pub(crate) timers: BTreeSet<(Ms, u32)>,
+    pub(crate) tagsets: TagSets,
+    pub(crate) timers: BinaryHeap<Reverse<(Ms, u32)>>,
     pub(crate) types: Vec<TypeEntry>,
-    pub(crate) type_index: HashMap<InstanceTypeId, u32>,
+    pub(crate) type_index: FastMap<InstanceTypeId, u32>,
     pub(crate) locations: Vec<LocationId>,
-    pub(crate) location_index: HashMap<LocationId, u32>,
-    pub(crate) capacity_keys: HashMap<(u32, String), u32>,
+    pub(crate) location_index: FastMap<LocationId, u32>,
+    pub(crate) capacity_keys: FastMap<(u32, String), u32>,
     pub(crate) capacity_limits: Vec<u64>,
     pub(crate) capacity_used: Vec<u64>,
     pub(crate) usage: Vec<Usage>,
     pub(crate) addresses: Addresses,
+    pub(crate) images: Vec<Image>,
+    pub(crate) default_image: ImageId,
 }
 
 impl World {
@@ -225,19 +238,22 @@ impl World {
             catalog: Arc::clone(&catalog),
             clock,
             records: Vec::new(),
-            by_ref: HashMap::new(),
+            by_ref: FastMap::default(),
             by_location: Vec::new(),
             tags: TagIndex::default(),
-            timers: BTreeSet::new(),
+            tagsets: TagSets::default(),
+            timers: BinaryHeap::new(),
             types: Vec::with_capacity(catalog.types.len()),
-            type_index: HashMap::with_capacity(catalog.types.len()),
+            type_index: FastMap::default(),
             locations: Vec::new(),
-            location_index: HashMap::new(),
-            capacity_keys: HashMap::new(),
+            location_index: FastMap::default(),
+            capacity_keys: FastMap::default(),
             capacity_limits: Vec::new(),
             capacity_used: Vec::new(),
             usage: Vec::new(),
             addresses,
+            images: crate::ops::images(),
+            default_image: ImageId::new(crate::ops::DEFAULT_IMAGE)?,
         };
 
         for loc in &catalog.locations {
@@ -332,24 +348,23 @@ impl World {
     /// Applies every lifecycle event that is due.
     pub(crate) fn settle(&mut self) {
         let now = self.clock.now();
-        while let Some(&(at, slot)) = self.timers.first() {
+        while let Some(&Reverse((at, slot))) = self.timers.peek() {
             if at > now {
                 break;
             }
-            self.timers.pop_first();
+            self.timers.pop();
             self.advance(slot, now);
         }
     }
 
-    /// Schedules a wake-up of `slot` at `at`.
+    /// Schedules a wake-up of `slot` at `at`; a wake-up with nothing due is harmless.
     pub(crate) fn wake(&mut self, slot: u32, at: Ms) {
-        self.timers.insert((at, slot));
+        self.timers.push(Reverse((at, slot)));
     }
 
     fn advance(&mut self, slot: u32, now: Ms) {
         while let Some((at, event)) = self.record(slot).and_then(Record::next_event) {
             if at > now {
-                self.wake(slot, at);
                 return;
             }
             self.apply(slot, at, event);
@@ -454,13 +469,14 @@ impl World {
         if let Some(list) = location.and_then(|l| self.by_location.get_mut(l as usize)) {
             post(list, slot);
         }
-        for &pair in rec.tags.iter() {
+        let pairs = self.tagsets.get(rec.tagset).map_or(&[][..], |s| &s.pairs);
+        for &pair in pairs {
             self.tags.add(pair, slot);
         }
-        let wake = rec.next_event().map(|(at, _)| at);
+        let wake = [rec.due.map(|(at, _)| at), rec.fail_at, rec.retire_at];
         self.by_ref.insert(rec.ref_id.clone(), slot);
         self.records.push(Some(rec));
-        if let Some(at) = wake {
+        for at in wake.into_iter().flatten() {
             self.wake(slot, at);
         }
         Ok(slot)
@@ -518,14 +534,9 @@ impl World {
         net.private_ip = rec.private_ip.map(IpAddr::V4);
         net.public_ip = rec.public_ip;
         net.firewall_rules = rec.firewall.clone();
-        let subnet = self.addresses.subnet(rec.net());
-        net.subnet_id = Some(format!("subnet-{subnet}"));
-        net.vpc_id = Some(
-            match rec.cluster().and_then(|c| self.addresses.cluster_name(c)) {
-                Some(name) => format!("vpc-{name}"),
-                None => "vpc-default".to_owned(),
-            },
-        );
+        let (subnet_id, vpc_id) = self.addresses.labels(rec.net());
+        net.subnet_id = Some(subnet_id);
+        net.vpc_id = Some(vpc_id);
         net.hostname = Some(
             rec.name
                 .as_deref()
@@ -540,15 +551,20 @@ impl World {
             .is_none_or(|t| t.elastic_root_volume)
     }
 
-    /// Returns a record's tags: its ref id plus its interned pairs.
+    /// Returns a record's tags without its ref id.
+    pub(crate) fn stored_tags(&self, rec: &Record) -> Result<Tags> {
+        self.tagsets.tags(rec.tagset, &self.tags)
+    }
+
+    /// Returns a record's interned tag pairs (every tag but the ref id).
+    pub(crate) fn pairs_of(&self, rec: &Record) -> &[u32] {
+        self.tagsets.get(rec.tagset).map_or(&[], |s| &s.pairs)
+    }
+
+    /// Returns a record's tags: its ref id plus its tag set.
     pub(crate) fn tags_of(&self, rec: &Record) -> Result<Tags> {
-        let mut tags = Tags::new();
+        let mut tags = self.stored_tags(rec)?;
         tags.insert_reserved(TAG_REF_ID, rec.ref_id.as_str())?;
-        for &pair in rec.tags.iter() {
-            if let Some((k, v)) = self.tags.pair(pair) {
-                tags.insert_reserved(k, v)?;
-            }
-        }
         Ok(tags)
     }
 
@@ -560,7 +576,7 @@ impl World {
             }
             self.tags
                 .lookup(k, v)
-                .is_some_and(|pair| rec.tags.contains(&pair))
+                .is_some_and(|pair| self.pairs_of(rec).binary_search(&pair).is_ok())
         })
     }
 

@@ -743,3 +743,37 @@ async fn the_default_catalog_seeds_a_usable_fake() {
     assert!(!types.is_empty());
     assert_eq!(inst.state(), InstanceState::Running);
 }
+
+#[tokio::test(start_paused = true)]
+async fn real_catalogs_seed_the_fake() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/catalogs");
+    let (catalog, _report) = compute_catalog::Catalog::load_path(dir).unwrap();
+    let fake = FakeProvider::builder()
+        .from_catalog(&catalog)
+        .boot_delay(BOOT)
+        .build()
+        .unwrap();
+    let filter = InstanceTypeFilter::all()
+        .with_gpu_model("H100")
+        .with_min_gpu_count(8);
+
+    let h100s = fake.instance_types(&filter).await.unwrap();
+    let locations = fake.locations(&LocationsQuery::all()).await.unwrap();
+    let pick = h100s
+        .iter()
+        .find(|t| t.provider().as_str() == "aws")
+        .unwrap();
+    let req = CreateInstance::new(RefId::new("real").unwrap(), pick.id.clone()).with_cluster("p5");
+    let inst = fake.create_instance(&req).await.unwrap();
+    advance(BOOT).await;
+
+    assert!(h100s.len() > 5, "{}", h100s.len());
+    assert!(
+        locations
+            .iter()
+            .any(|l| l.name.as_str() == pick.location().as_str())
+    );
+    assert_eq!(inst.placement.location, *pick.location());
+    let running = fake.get_instance(inst.id()).await.unwrap();
+    assert_eq!(running.state(), InstanceState::Running);
+}
