@@ -20,6 +20,9 @@ use compute_provider::{Instrumented, Provider, RetryConfig, Retrying, WaitOption
 /// Providers this build knows.
 pub(crate) const PROVIDERS: &[&str] = &["fake"];
 
+/// How often `up`, `down` and `sweep` poll the fake.
+const FAKE_POLL: Duration = Duration::from_millis(200);
+
 /// The state file's name under the data directory.
 const DEFAULT_STATE: &str = "computectl/state.json";
 
@@ -28,6 +31,7 @@ const DEFAULT_STATE: &str = "computectl/state.json";
 pub(crate) struct Context {
     /// Where results go.
     pub(crate) out: Output,
+    provider_name: String,
     catalog_path: Option<PathBuf>,
     state_path: PathBuf,
     fake: FakeKnobs,
@@ -60,6 +64,7 @@ impl Context {
         };
         Ok(Self {
             out: Output::new(global.output),
+            provider_name: global.provider.clone(),
             catalog_path: global.catalog.clone(),
             state_path,
             fake: FakeKnobs {
@@ -121,8 +126,15 @@ impl Context {
     }
 
     /// How long and how often to wait for instances.
+    ///
+    /// The fake answers from a local file, so it is polled often; a cloud would be polled
+    /// at the waiter's default interval.
     pub(crate) fn wait_options(&self, timeout: Duration) -> WaitOptions {
-        WaitOptions::new(timeout).with_poll_interval(Duration::from_millis(200))
+        let options = WaitOptions::new(timeout);
+        match self.provider_name.as_str() {
+            "fake" => options.with_poll_interval(FAKE_POLL),
+            _ => options,
+        }
     }
 
     /// Runs a future to completion on a single-threaded runtime made on first use.
