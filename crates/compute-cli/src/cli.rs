@@ -41,7 +41,7 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "PATH")]
     pub(crate) catalog: Option<PathBuf>,
 
-    /// State file of the fake provider [default: <data dir>/computectl/state.json].
+    /// State file of the fake provider [default: computectl/state.json in the data directory].
     #[arg(long, global = true, value_name = "PATH", env = "COMPUTECTL_STATE")]
     pub(crate) state: Option<PathBuf>,
 
