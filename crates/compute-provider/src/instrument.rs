@@ -221,53 +221,7 @@ impl<P: Provider + ?Sized> Provider for Instrumented<P> {
             .await
     }
 
-    fn stop_start(&self) -> Option<&dyn StopStart> {
-        self.inner.stop_start().map(|_| self as &dyn StopStart)
-    }
-
-    fn reboot(&self) -> Option<&dyn Reboot> {
-        self.inner.reboot().map(|_| self as &dyn Reboot)
-    }
-
-    fn resize_volume(&self) -> Option<&dyn ResizeVolume> {
-        self.inner
-            .resize_volume()
-            .map(|_| self as &dyn ResizeVolume)
-    }
-
-    fn change_type(&self) -> Option<&dyn ChangeInstanceType> {
-        self.inner
-            .change_type()
-            .map(|_| self as &dyn ChangeInstanceType)
-    }
-
-    fn firewall(&self) -> Option<&dyn Firewall> {
-        self.inner.firewall().map(|_| self as &dyn Firewall)
-    }
-
-    fn update_tags(&self) -> Option<&dyn UpdateTags> {
-        self.inner.update_tags().map(|_| self as &dyn UpdateTags)
-    }
-
-    fn images(&self) -> Option<&dyn Images> {
-        self.inner.images().map(|_| self as &dyn Images)
-    }
-
-    fn quota(&self) -> Option<&dyn QuotaInfo> {
-        self.inner.quota().map(|_| self as &dyn QuotaInfo)
-    }
-
-    fn network_probe(&self) -> Option<&dyn NetworkProbe> {
-        self.inner
-            .network_probe()
-            .map(|_| self as &dyn NetworkProbe)
-    }
-
-    fn fault_injection(&self) -> Option<&dyn FaultInjection> {
-        self.inner
-            .fault_injection()
-            .map(|_| self as &dyn FaultInjection)
-    }
+    forward_capability_accessors!();
 }
 
 #[deny(clippy::missing_trait_methods)]

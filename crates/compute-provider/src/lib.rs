@@ -121,6 +121,9 @@
 //! # }
 //! ```
 
+#[macro_use]
+mod forward;
+
 mod credential;
 pub mod group;
 pub mod instrument;
