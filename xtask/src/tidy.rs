@@ -4,7 +4,7 @@
 //!
 //! - the first non-empty line is a `//!` module doc;
 //! - every code marker reads like `TODO(#123)`, and the other marker word is
-//!   not used at all (shared/STYLE.md §10);
+//!   not used at all, so every known gap points at the issue that tracks it;
 //! - no line ends in whitespace, and no line holds a tab.
 //!
 //! `Cargo.toml` files get the marker and whitespace rules too.

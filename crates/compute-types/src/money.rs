@@ -7,7 +7,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
-/// An ISO 4217 currency code such as `USD`.
+/// Active ISO 4217 codes, including the funds and precious-metal codes, without the testing
+/// (`XTS`) and no-currency (`XXX`) codes.
+const ISO_4217: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND \
+BOB BOV BRL BSD BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF \
+DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR \
+IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA \
+MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR \
+PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB \
+TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XAG XAU \
+XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XUA YER ZAR ZMW ZWG ZWL";
+
+/// An ISO 4217 currency code such as `USD`, checked against the active list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Currency([u8; 3]);
@@ -18,17 +29,18 @@ impl Currency {
     /// Euro.
     pub const EUR: Self = Self(*b"EUR");
 
-    /// Validates a three-letter upper-case code.
+    /// Validates a code against the active ISO 4217 list.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidRequest`](crate::ErrorKind::InvalidRequest) naming `currency`
-    /// unless the code is three ASCII upper-case letters.
+    /// unless the code is an active ISO 4217 code in upper case.
     pub fn new(code: &str) -> Result<Self> {
+        let known = code.len() == 3 && ISO_4217.split_ascii_whitespace().any(|c| c == code);
         match code.as_bytes() {
-            [a, b, c] if [a, b, c].iter().all(|x| x.is_ascii_uppercase()) => Ok(Self([*a, *b, *c])),
+            [a, b, c] if known => Ok(Self([*a, *b, *c])),
             _ => Err(Error::invalid(
                 "currency",
-                format!("`{code}` is not an ISO 4217 code (three upper-case letters)"),
+                format!("`{code}` is not an ISO 4217 currency code (e.g. USD, EUR, GBP)"),
             )),
         }
     }
@@ -103,7 +115,7 @@ impl Price {
         Self::new(amount, Currency::USD)
     }
 
-    /// Parses `"2.49"` (dollars) or `"2.49 EUR"`, naming `field` in errors.
+    /// Parses `"2.49"` (dollars), `"2.49 EUR"` or `"2.49EUR"`, naming `field` in errors.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidRequest`](crate::ErrorKind::InvalidRequest) naming `field` for a
@@ -111,9 +123,14 @@ impl Price {
     pub fn parse_field(field: &str, text: &str) -> Result<Self> {
         let text = text.trim().trim_start_matches('$');
         let text = text.strip_suffix("/h").unwrap_or(text).trim();
-        let (amount, currency) = match text.split_once(' ') {
-            Some((a, c)) => (a, Currency::new(c.trim())?),
-            None => (text, Currency::USD),
+        let split = text
+            .find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(text.len());
+        let (amount, code) = (text[..split].trim(), text[split..].trim());
+        let currency = if code.is_empty() {
+            Currency::USD
+        } else {
+            Currency::new(code).map_err(|e| Error::invalid(field, e.message().to_owned()))?
         };
         let amount = Decimal::from_str(amount)
             .map_err(|_| Error::invalid(field, format!("`{amount}` is not a decimal amount")))?;
@@ -202,6 +219,22 @@ mod tests {
     }
 
     #[test]
+    fn currency_list_is_well_formed() {
+        let codes: Vec<&str> = ISO_4217.split_ascii_whitespace().collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+
+        assert_eq!(sorted, codes, "sorted and without duplicates");
+        assert!(
+            codes
+                .iter()
+                .all(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()))
+        );
+        assert!(codes.len() > 150);
+    }
+
+    #[test]
     fn refuses_to_mix_currencies() {
         let usd: Price = "1".parse().unwrap();
         let eur: Price = "1 EUR".parse().unwrap();
@@ -217,6 +250,13 @@ mod tests {
         assert_eq!("abc".parse::<Price>().unwrap_err().field(), Some("price"));
         assert_eq!(Currency::new("usd").unwrap_err().field(), Some("currency"));
         assert!(Currency::new("US").is_err());
+        assert!(Currency::new("XYZ").is_err());
+        assert_eq!(
+            "30 XYZ".parse::<Price>().unwrap_err().field(),
+            Some("price")
+        );
+        assert_eq!("1EUR".parse::<Price>().unwrap(), "1 EUR".parse().unwrap());
+        assert_eq!("$2.5/h".parse::<Price>().unwrap().to_string(), "2.5 USD/h");
     }
 
     #[test]
