@@ -1,8 +1,13 @@
 //! All-or-nothing group create: every instance reaches `running`, or none remains.
 //!
 //! [`create_group`] is what a CLI's `up` and every control plane call to bring up a cluster.
-//! It runs in three steps:
+//! It runs in four steps:
 //!
+//! 0. **Preflight**: when the provider reports quota ([`Provider::quota`]), the quota of
+//!    each target location is read, and a group needing more instances, GPUs or vCPUs than
+//!    remain is refused with `QuotaExceeded` (outcome not applied) before anything is
+//!    created ([`QuotaShortfall`] says which). Instances a rerun would adopt are not
+//!    counted.
 //! 1. **Launch**, at most `concurrency` at a time: for each request, look for a live
 //!    instance already carrying its ref id ([`find_by_ref_id`]) and adopt it; otherwise
 //!    create one. Adoption makes a rerun idempotent, and finds the instance of an earlier
@@ -15,7 +20,11 @@
 //! 3. On any failure, **roll back**: terminate every instance this call created or adopted,
 //!    plus any instance of a failed create (found through the error's cloud id or by ref
 //!    id, which covers unknown outcomes), wait for them to be gone, and return a
-//!    [`GroupError`] saying what failed and what was cleaned up.
+//!    [`GroupError`] saying what failed and, instance by instance, what was cleaned up
+//!    ([`RolledBack`]). The roll-back has its own time budget
+//!    ([`GroupOptions::rollback_timeout`], 10 minutes by default), counted from its start,
+//!    so a wait that used up the caller's timeout or deadline does not cut it short. A
+//!    terminate that fails with a retryable error is retried within that budget.
 //!
 //! Adoption goes by ref id alone: an adopted instance is used whatever its type, so reuse
 //! a ref id only for the same request. An adopted instance that is stopped or suspended is
@@ -28,6 +37,10 @@ use std::{collections::BTreeMap, collections::BTreeSet, fmt, sync::Arc, time::Du
 use compute_types::{
     Error, ErrorKind, Instance, InstanceId, InstanceState, Outcome, RefId, Result, Retry,
 };
+
+mod quota;
+
+pub use quota::QuotaShortfall;
 use tokio::{
     task::{Id, JoinSet},
     time::{Instant, sleep},
@@ -39,6 +52,10 @@ use crate::{
     waiter::{wait_for_all_with, wait_until_gone},
 };
 
+/// The default of [`GroupOptions::rollback_timeout`]: 10 minutes, about twice what GPU
+/// instances take to shut down on the slower clouds.
+pub const DEFAULT_ROLLBACK_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
 /// A progress callback; see [`GroupOptions::with_progress`].
 pub type ProgressFn = Arc<dyn Fn(&GroupEvent) + Send + Sync>;
 
@@ -48,8 +65,12 @@ pub type ProgressFn = Arc<dyn Fn(&GroupEvent) + Send + Sync>;
 pub struct GroupOptions {
     /// Most launches (lookup plus create) in flight at once; at least 1. Default 8.
     pub concurrency: usize,
-    /// How to wait for `running`, and for termination during a roll-back.
+    /// How to wait for `running`; its poll interval is also used during a roll-back.
     pub wait: WaitOptions,
+    /// How long a roll-back may take, from its start, to see every instance it terminates
+    /// gone (retrying failed terminates meanwhile). Independent of `wait`'s timeout and
+    /// deadline. Default [`DEFAULT_ROLLBACK_TIMEOUT`] (10 minutes).
+    pub rollback_timeout: Duration,
     /// How often one rate-limited create is retried. Default 3.
     pub rate_limit_retries: u32,
     /// Called on every [`GroupEvent`], from the calling task.
@@ -61,6 +82,7 @@ impl Default for GroupOptions {
         Self {
             concurrency: 8,
             wait: WaitOptions::default(),
+            rollback_timeout: DEFAULT_ROLLBACK_TIMEOUT,
             rate_limit_retries: 3,
             on_progress: None,
         }
@@ -72,6 +94,7 @@ impl fmt::Debug for GroupOptions {
         f.debug_struct("GroupOptions")
             .field("concurrency", &self.concurrency)
             .field("wait", &self.wait)
+            .field("rollback_timeout", &self.rollback_timeout)
             .field("rate_limit_retries", &self.rate_limit_retries)
             .field("on_progress", &self.on_progress.as_ref().map(|_| "Fn"))
             .finish()
@@ -93,6 +116,12 @@ impl GroupOptions {
     /// Sets the wait options.
     pub fn with_wait(mut self, wait: WaitOptions) -> Self {
         self.wait = wait;
+        self
+    }
+
+    /// Sets how long a roll-back may take to see the instances it terminates gone.
+    pub fn with_rollback_timeout(mut self, timeout: Duration) -> Self {
+        self.rollback_timeout = timeout;
         self
     }
 
@@ -165,6 +194,46 @@ pub enum GroupEvent {
     },
 }
 
+/// What a roll-back did to one instance; see [`GroupError::rolled_back`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RolledBack {
+    /// The ref id of the request the instance belongs to.
+    pub ref_id: RefId,
+    /// The instance's cloud id.
+    pub instance_id: InstanceId,
+    /// What became of it.
+    pub status: RollbackStatus,
+}
+
+impl RolledBack {
+    /// Returns true unless the instance was seen terminated or gone.
+    pub fn may_remain(&self) -> bool {
+        !matches!(self.status, RollbackStatus::Terminated)
+    }
+}
+
+/// What became of one instance a roll-back terminated.
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum RollbackStatus {
+    /// The provider accepted the terminate and the instance was seen terminated or gone.
+    Terminated,
+    /// The provider accepted the terminate, but the instance was not seen terminated or
+    /// gone within [`GroupOptions::rollback_timeout`]. It is most likely shutting down,
+    /// yet it may remain; `error` says why it was not confirmed (usually a `Timeout`).
+    Unconfirmed {
+        /// Why termination was not confirmed.
+        error: Error,
+    },
+    /// The terminate call failed (after retries, when its error was retryable): the
+    /// instance may remain, running and billing.
+    TerminateFailed {
+        /// The last error of the terminate call.
+        error: Error,
+    },
+}
+
 /// Why [`create_group`] failed, and what it cleaned up.
 ///
 /// It converts into the standard [`Error`] keeping the kind and retry class of the first
@@ -176,6 +245,9 @@ pub struct GroupError {
     cause: Error,
     failures: Vec<(RefId, Error)>,
     not_started: Vec<RefId>,
+    quota: Option<QuotaShortfall>,
+    rollback_timeout: Duration,
+    rolled_back: Vec<RolledBack>,
     cleaned_up: Vec<InstanceId>,
     left_behind: Vec<InstanceId>,
     unresolved: Vec<RefId>,
@@ -193,6 +265,9 @@ impl GroupError {
             cause,
             failures,
             not_started: Vec::new(),
+            quota: None,
+            rollback_timeout: DEFAULT_ROLLBACK_TIMEOUT,
+            rolled_back: Vec::new(),
             cleaned_up: Vec::new(),
             left_behind: Vec::new(),
             unresolved: Vec::new(),
@@ -200,17 +275,40 @@ impl GroupError {
         }
     }
 
+    /// A group refused before any launch started: nothing was created.
+    fn refused(total: usize, cause: Error, not_started: Vec<RefId>) -> Self {
+        let mut group = Self::new(total, Vec::new());
+        group.cause = cause;
+        group.not_started = not_started;
+        group
+    }
+
+    /// Records what the roll-back did to one instance.
+    fn record(&mut self, ref_id: RefId, instance_id: InstanceId, status: RollbackStatus) {
+        match status {
+            RollbackStatus::Terminated => self.cleaned_up.push(instance_id.clone()),
+            _ => self.left_behind.push(instance_id.clone()),
+        }
+        self.rolled_back.push(RolledBack {
+            ref_id,
+            instance_id,
+            status,
+        });
+    }
+
     /// Returns the kind of the first failure.
     pub fn kind(&self) -> ErrorKind {
         self.cause.kind()
     }
 
-    /// Returns the first failure (without its source).
+    /// Returns the first failure (without its source), or the reason the group was
+    /// refused before any launch.
     pub fn cause(&self) -> &Error {
         &self.cause
     }
 
-    /// Returns every failure, by ref id.
+    /// Returns every failure, by ref id; empty when the group was refused before any
+    /// launch (see [`GroupError::cause`]).
     pub fn failures(&self) -> &[(RefId, Error)] {
         &self.failures
     }
@@ -220,9 +318,21 @@ impl GroupError {
         self.failures.iter().map(|(r, _)| r).collect()
     }
 
-    /// Returns the ref ids whose launch never started because another one failed first.
+    /// Returns the ref ids whose launch never started because another one failed first,
+    /// or because the group was refused.
     pub fn not_started(&self) -> &[RefId] {
         &self.not_started
+    }
+
+    /// Returns the quota that could not hold the group, when the preflight refused it.
+    pub fn quota_shortfall(&self) -> Option<&QuotaShortfall> {
+        self.quota.as_ref()
+    }
+
+    /// Returns what the roll-back did to each instance it terminated, in the order it
+    /// terminated them.
+    pub fn rolled_back(&self) -> &[RolledBack] {
+        &self.rolled_back
     }
 
     /// Returns the instances the roll-back terminated and saw gone.
@@ -230,7 +340,8 @@ impl GroupError {
         &self.cleaned_up
     }
 
-    /// Returns the instances the roll-back could not terminate or did not see gone.
+    /// Returns the instances that may remain: those whose terminate failed, then those
+    /// not seen gone within the roll-back budget ([`GroupError::rolled_back`] tells which).
     pub fn left_behind(&self) -> &[InstanceId] {
         &self.left_behind
     }
@@ -241,7 +352,8 @@ impl GroupError {
         &self.unresolved
     }
 
-    /// Returns the errors met while rolling back.
+    /// Returns the errors of looking up, by ref id, what failed creates may have left.
+    /// Errors about one instance are in [`GroupError::rolled_back`].
     pub fn cleanup_errors(&self) -> &[Error] {
         &self.cleanup_errors
     }
@@ -257,8 +369,22 @@ fn join_ids<T: fmt::Display>(items: &[T]) -> String {
     texts.join(", ")
 }
 
+/// Formats a budget as whole seconds, e.g. `600s`.
+fn secs(d: Duration) -> String {
+    format!("{}s", d.as_secs())
+}
+
 impl fmt::Display for GroupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.failures.is_empty() {
+            return write!(
+                f,
+                "refused before creating any of {} instances: {}: {}",
+                self.total,
+                self.cause.kind(),
+                self.cause.message()
+            );
+        }
         write!(
             f,
             "{} of {} instances failed",
@@ -281,8 +407,25 @@ impl fmt::Display for GroupError {
             self.cleaned_up.len(),
             join_ids(&self.cleaned_up)
         )?;
-        if !self.left_behind.is_empty() {
-            write!(f, "; may remain: [{}]", join_ids(&self.left_behind))?;
+
+        let remaining = self.rolled_back.iter().filter(|r| r.may_remain());
+        for (i, r) in remaining.enumerate() {
+            let head = if i == 0 { "; may remain: " } else { ", " };
+            write!(f, "{head}{} (ref id {}", r.instance_id, r.ref_id)?;
+            match &r.status {
+                RollbackStatus::TerminateFailed { error } => write!(
+                    f,
+                    ", terminate failed: {}: {})",
+                    error.kind(),
+                    error.message()
+                )?,
+                RollbackStatus::Unconfirmed { .. } => write!(
+                    f,
+                    ", terminate requested but not seen gone within {})",
+                    secs(self.rollback_timeout)
+                )?,
+                _ => f.write_str(")")?,
+            }
         }
         if !self.unresolved.is_empty() {
             write!(
@@ -346,9 +489,12 @@ enum Launched {
 ///
 /// # Errors
 /// A [`GroupError`] carrying the first failure's kind: `InvalidRequest` for a request that
-/// fails [`CreateInstance::validate`] or a repeated ref id (nothing is created then); any
-/// error of [`find_by_ref_id`] or [`Provider::create_instance`]; `Timeout` or `Internal`
-/// from waiting for `running` (see [`WaitError`](crate::WaitError)).
+/// fails [`CreateInstance::validate`] or a repeated ref id, and `QuotaExceeded` when the
+/// preflight finds the quota too small ([`GroupError::quota_shortfall`]), both before
+/// anything is created; any error of the preflight's reads
+/// ([`QuotaInfo::quotas`](crate::QuotaInfo::quotas), [`Provider::instance_types`]), of
+/// [`find_by_ref_id`] or of [`Provider::create_instance`]; `Timeout` or `Internal` from
+/// waiting for `running` (see [`WaitError`](crate::WaitError)).
 ///
 /// # Panics
 /// When called outside a tokio runtime, since launches run as tokio tasks.
@@ -360,6 +506,19 @@ pub async fn create_group(
     let total = requests.len();
     check_requests(&requests).map_err(|f| GroupError::new(total, vec![f]))?;
     let refs: Vec<RefId> = requests.iter().map(|r| r.ref_id.clone()).collect();
+    match quota::preflight(&*provider, &requests).await {
+        Ok(None) => {}
+        Ok(Some(short)) => {
+            let cause = short.to_error(provider.id().as_str());
+            let mut group = GroupError::refused(total, cause, refs);
+            group.quota = Some(short);
+            return Err(group);
+        }
+        Err(e) => {
+            let cause = e.or_context(provider.id().as_str(), "create_group");
+            return Err(GroupError::refused(total, cause, refs));
+        }
+    }
     let emit = |event: GroupEvent| {
         if let Some(f) = &options.on_progress {
             f(&event);
@@ -377,7 +536,11 @@ pub async fn create_group(
 
     let mut group = GroupError::new(total, sorted.failures);
     group.not_started = sorted.not_started;
-    let owned = sorted.owned.into_iter().map(|(_, inst)| inst.id().clone());
+    group.rollback_timeout = options.rollback_timeout;
+    let owned = sorted
+        .owned
+        .into_iter()
+        .map(|(r, inst)| (r, inst.id().clone()));
     let maybe_created = sorted.maybe_created;
     roll_back(
         &*provider,
@@ -650,26 +813,32 @@ async fn adopt(provider: &dyn Provider, inst: Instance) -> Launched {
 }
 
 /// Terminates `owned` plus whatever failed creates may have left, waits for them to be
-/// gone, and records the result in `group`.
+/// gone, and records the result in `group`, all within the roll-back's own budget.
 async fn roll_back(
     provider: &dyn Provider,
-    owned: Vec<InstanceId>,
+    owned: Vec<(RefId, InstanceId)>,
     maybe_created: Vec<MaybeCreated>,
     options: &GroupOptions,
     emit: &(dyn Fn(GroupEvent) + Sync),
     group: &mut GroupError,
 ) {
-    let mut targets: BTreeSet<InstanceId> = owned.into_iter().collect();
+    // The budget starts now, whatever the wait for `running` used up.
+    let budget =
+        WaitOptions::new(options.rollback_timeout).with_poll_interval(options.wait.poll_interval);
+    let wait = budget.with_deadline(budget.deadline_from(Instant::now()));
+
+    let mut targets: BTreeMap<InstanceId, RefId> =
+        owned.into_iter().map(|(r, id)| (id, r)).collect();
     for maybe in maybe_created {
         if let Some(id) = maybe.known_id {
-            targets.insert(id);
+            targets.insert(id, maybe.ref_id);
             continue;
         }
         // An unknown outcome gets a few lookups; an error that said nothing gets one.
         let lookups = if maybe.unknown { 3 } else { 1 };
-        match find_after_create(provider, &maybe.ref_id, lookups, &options.wait).await {
+        match find_after_create(provider, &maybe.ref_id, lookups, &wait).await {
             Ok(Some(inst)) => {
-                targets.insert(inst.id().clone());
+                targets.insert(inst.id().clone(), maybe.ref_id);
             }
             Ok(None) if !maybe.unknown => {}
             Ok(None) => group.unresolved.push(maybe.ref_id),
@@ -684,34 +853,52 @@ async fn roll_back(
     });
 
     // Terminate everything first so the instances shut down in parallel, then wait for
-    // each under one shared deadline.
+    // each under the one roll-back deadline.
     let mut terminated = Vec::new();
-    for id in targets {
-        match provider.terminate_instance(&id).await {
-            Ok(()) => terminated.push(id),
-            Err(e) => {
-                group.cleanup_errors.push(e);
-                group.left_behind.push(id);
+    for (id, ref_id) in targets {
+        match terminate(provider, &id, &wait).await {
+            Ok(()) => terminated.push((id, ref_id)),
+            Err(error) => {
+                let status = RollbackStatus::TerminateFailed { error };
+                group.record(ref_id, id, status);
             }
         }
     }
 
-    let deadline = options.wait.deadline_from(Instant::now());
-    let wait = options.wait.with_deadline(deadline);
-    for id in terminated {
+    for (id, ref_id) in terminated {
         match wait_until_gone(provider, &id, &wait).await {
             Ok(()) => {
                 info!(instance_id = %id, "rolled back instance");
                 emit(GroupEvent::Removed {
                     instance_id: id.clone(),
                 });
-                group.cleaned_up.push(id);
+                group.record(ref_id, id, RollbackStatus::Terminated);
             }
-            Err(e) => {
-                group.cleanup_errors.push(e);
-                group.left_behind.push(id);
-            }
+            Err(error) => group.record(ref_id, id, RollbackStatus::Unconfirmed { error }),
         }
+    }
+}
+
+/// Terminates `id`, retrying a retryable failure (terminate is idempotent) until the
+/// roll-back deadline would pass.
+async fn terminate(provider: &dyn Provider, id: &InstanceId, wait: &WaitOptions) -> Result<()> {
+    let deadline = wait.deadline_from(Instant::now());
+    loop {
+        let error = match provider.terminate_instance(id).await {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
+        };
+        let interval = wait.poll_interval.max(Duration::from_millis(1));
+        let delay = match error.retry() {
+            Retry::Never => return Err(error),
+            Retry::Throttled { after: Some(after) } => after.max(interval),
+            _ => interval,
+        };
+        if Instant::now() + delay > deadline {
+            return Err(error);
+        }
+        info!(instance_id = %id, error_kind = %error.kind(), "terminate failed, retrying");
+        sleep(delay).await;
     }
 }
 
@@ -737,6 +924,8 @@ async fn find_after_create(
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
+
+    use compute_types::{Quota, QuotaUnit};
 
     use super::*;
     use crate::testing::{Fault, TestProvider, request};
@@ -966,12 +1155,217 @@ mod tests {
 
         assert!(!err.is_clean());
         assert_eq!(err.left_behind(), [InstanceId::new("i-1").unwrap()]);
+        assert!(matches!(
+            &err.rolled_back()[0].status,
+            RollbackStatus::TerminateFailed { error } if error.kind() == ErrorKind::PermissionDenied
+        ));
         let text = err.to_string();
-        assert!(text.contains("may remain: [i-1]"), "{text}");
+        let plain = "may remain: i-1 (ref id node-0, terminate failed: permission denied: ";
+        assert!(text.contains(plain), "{text}");
         let std_err: Error = err.into();
         assert_eq!(std_err.kind(), ErrorKind::Internal);
         assert_eq!(std_err.operation(), Some("create_group"));
         assert!(std_err.is_outcome_unknown());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_roll_back_after_the_wait_deadline_passed_still_confirms_termination() {
+        let p = TestProvider::new().with_polls_to_boot(1_000).arc();
+        // The caller's deadline runs out while the nodes are still booting.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let wait = options().wait.with_deadline(deadline);
+        let options = options().with_wait(wait);
+
+        let err = create_group(dyn_p(&p), requests(3), options)
+            .await
+            .unwrap_err();
+
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+        assert!(err.is_clean(), "{err}");
+        assert_eq!(err.cleaned_up().len(), 3);
+        assert_eq!(err.rolled_back().len(), 3);
+        for r in err.rolled_back() {
+            assert!(matches!(r.status, RollbackStatus::Terminated), "{r:?}");
+        }
+        assert!(p.live().is_empty(), "left: {:?}", p.live());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_termination_not_seen_within_the_roll_back_budget_is_unconfirmed() {
+        let p = TestProvider::new().arc();
+        p.state().boot_fail.insert("node-0".into());
+        p.state().stuck_terminating.insert("node-1".into());
+        let options = options().with_rollback_timeout(Duration::from_secs(60));
+        let start = Instant::now();
+
+        let err = create_group(dyn_p(&p), requests(2), options)
+            .await
+            .unwrap_err();
+
+        assert!(start.elapsed() >= Duration::from_secs(60));
+        assert!(!err.is_clean());
+        assert_eq!(err.cleaned_up(), [InstanceId::new("i-1").unwrap()]);
+        assert_eq!(err.left_behind(), [InstanceId::new("i-2").unwrap()]);
+        let stuck = &err.rolled_back()[1];
+        assert_eq!(stuck.ref_id.as_str(), "node-1");
+        assert!(stuck.may_remain());
+        assert!(matches!(
+            &stuck.status,
+            RollbackStatus::Unconfirmed { error } if error.kind() == ErrorKind::Timeout
+        ));
+        let text = err.to_string();
+        let plain = "may remain: i-2 (ref id node-1, terminate requested but not seen gone \
+            within 60s)";
+        assert!(text.contains(plain), "{text}");
+        let std_err: Error = err.into();
+        let left = Outcome::Unknown {
+            instance_id: Some(InstanceId::new("i-2").unwrap()),
+        };
+        assert_eq!(std_err.outcome(), Some(&left));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_transient_terminate_failure_is_retried_within_the_budget() {
+        let p = TestProvider::new().arc();
+        p.state().boot_fail.insert("node-0".into());
+        p.fail_next("terminate_instance", Fault::new(ErrorKind::Unavailable));
+
+        let err = create_group(dyn_p(&p), requests(1), options())
+            .await
+            .unwrap_err();
+
+        assert!(err.is_clean(), "{err}");
+        assert_eq!(err.cleaned_up().len(), 1);
+        assert_eq!(p.calls("terminate_instance"), 2);
+    }
+
+    fn gpu_type(gpus: u32) -> compute_types::InstanceType {
+        let mut t = compute_types::InstanceType::new(
+            crate::testing::type_id(),
+            8,
+            compute_types::Bytes::gib(64),
+        );
+        let gpu = compute_types::Gpu::new(gpus, "H100", compute_types::Manufacturer::Nvidia);
+        t.gpus.push(gpu);
+        t
+    }
+
+    fn quota(unit: QuotaUnit, limit: u64) -> Quota {
+        Quota::new(unit, limit, 0)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_group_beyond_the_instance_quota_is_refused_before_any_create() {
+        let p = TestProvider::new()
+            .with_quotas(vec![quota(QuotaUnit::Instances, 3)])
+            .arc();
+
+        let err = create_group(dyn_p(&p), requests(5), options())
+            .await
+            .unwrap_err();
+
+        assert_eq!(err.kind(), ErrorKind::QuotaExceeded);
+        let short = err.quota_shortfall().unwrap();
+        assert_eq!(short.field(), "nodes");
+        assert_eq!((short.requested, short.limit, short.used), (5, 3, 0));
+        assert_eq!(err.not_started().len(), 5);
+        assert!(err.failures().is_empty() && err.is_clean());
+        assert_eq!(p.calls("create_instance") + p.calls("list_instances"), 0);
+        let text = err.to_string();
+        let plain = "refused before creating any of 5 instances: quota exceeded: nodes: \
+            5 requested in loc-1, limit 3 with 0 in use (3 left)";
+        assert_eq!(text, plain);
+        let std_err: Error = err.into();
+        assert_eq!(std_err.outcome(), Some(&Outcome::NotApplied));
+        assert_eq!(std_err.provider(), Some("test"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_group_beyond_the_gpu_quota_is_refused_before_any_create() {
+        let p = TestProvider::new()
+            .with_quotas(vec![
+                quota(QuotaUnit::Instances, 10),
+                quota(QuotaUnit::Gpus, 5),
+            ])
+            .arc();
+        p.state().types.push(gpu_type(2));
+
+        let err = create_group(dyn_p(&p), requests(3), options())
+            .await
+            .unwrap_err();
+
+        let short = err.quota_shortfall().unwrap();
+        assert_eq!(short.field(), "gpus");
+        assert_eq!((short.requested, short.limit), (6, 5));
+        assert!(
+            err.cause().message().starts_with("gpus: 6 requested"),
+            "{err}"
+        );
+        assert_eq!(p.calls("create_instance"), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_group_that_fits_its_quota_is_created() {
+        let p = TestProvider::new()
+            .with_quotas(vec![
+                quota(QuotaUnit::Instances, 3),
+                quota(QuotaUnit::Gpus, 6),
+            ])
+            .arc();
+        p.state().types.push(gpu_type(2));
+
+        let group = create_group(dyn_p(&p), requests(3), options())
+            .await
+            .unwrap();
+
+        assert_eq!(group.len(), 3);
+        assert_eq!(p.calls("quotas"), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn instances_a_rerun_adopts_do_not_count_against_the_quota() {
+        let p = TestProvider::new()
+            .with_quotas(vec![quota(QuotaUnit::Instances, 3)])
+            .arc();
+        let first = create_group(dyn_p(&p), requests(2), options())
+            .await
+            .unwrap();
+
+        let grown = create_group(dyn_p(&p), requests(3), options())
+            .await
+            .unwrap();
+        let too_big = create_group(dyn_p(&p), requests(5), options())
+            .await
+            .unwrap_err();
+
+        assert_eq!(grown[1].id(), first[1].id());
+        assert_eq!(p.live().len(), 3);
+        assert_eq!(too_big.kind(), ErrorKind::QuotaExceeded);
+        assert_eq!(too_big.quota_shortfall().unwrap().used, 3);
+        assert_eq!(p.calls("create_instance"), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_quota_read_refuses_the_group_and_an_unsupported_one_is_skipped() {
+        let p = TestProvider::new()
+            .with_quotas(vec![quota(QuotaUnit::Instances, 3)])
+            .arc();
+        p.fail_next("quotas", Fault::new(ErrorKind::Unavailable));
+        p.fail_next("quotas", Fault::new(ErrorKind::Unsupported));
+
+        let err = create_group(dyn_p(&p), requests(2), options())
+            .await
+            .unwrap_err();
+        let skipped = create_group(dyn_p(&p), requests(2), options()).await;
+
+        assert_eq!(err.kind(), ErrorKind::Unavailable);
+        assert!(err.is_clean() && err.quota_shortfall().is_none());
+        assert!(
+            err.to_string().starts_with("refused before creating any"),
+            "{err}"
+        );
+        assert_eq!(skipped.unwrap().len(), 2);
+        assert_eq!(p.calls("create_instance"), 2);
     }
 
     #[tokio::test(start_paused = true)]

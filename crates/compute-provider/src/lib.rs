@@ -15,7 +15,8 @@
 //! - [`waiter`] polls until instances reach a state or are gone, on tokio's clock.
 //! - [`ownership`] tags what the SDK creates, adopts instances by ref id after an
 //!   ambiguous create, and sweeps orphans.
-//! - [`create_group`] brings up a set of instances all-or-nothing, and [`merge_instance`]
+//! - [`create_group`] brings up a set of instances all-or-nothing (refusing up front what
+//!   the reported quota cannot hold), and [`merge_instance`]
 //!   folds a control plane's fresh report into a stored instance.
 //!
 //! # Examples
@@ -139,7 +140,10 @@ pub mod waiter;
 mod testing;
 
 pub use credential::Credential;
-pub use group::{GroupError, GroupEvent, GroupOptions, ProgressFn, create_group};
+pub use group::{
+    DEFAULT_ROLLBACK_TIMEOUT, GroupError, GroupEvent, GroupOptions, ProgressFn, QuotaShortfall,
+    RollbackStatus, RolledBack, create_group,
+};
 pub use instrument::Instrumented;
 pub use merge::merge_instance;
 pub use ownership::{

@@ -13,13 +13,13 @@ use std::{
 use async_trait::async_trait;
 use compute_types::{
     Capabilities, Capability, Error, ErrorKind, Instance, InstanceId, InstanceState,
-    InstanceStatus, InstanceType, InstanceTypeId, Location, LocationId, Outcome, ProviderId, RefId,
-    Result, Retry,
+    InstanceStatus, InstanceType, InstanceTypeId, Location, LocationId, Outcome, ProviderId, Quota,
+    RefId, Result, Retry,
 };
 
 use crate::{
-    CreateInstance, InstanceTypeFilter, ListInstances, LocationsQuery, Provider, StopStart,
-    ownership::tags_for_create,
+    CreateInstance, InstanceTypeFilter, ListInstances, LocationsQuery, Provider, QuotaInfo,
+    StopStart, ownership::tags_for_create,
 };
 
 /// A fault to return from a call, described as data so it can be queued and cloned.
@@ -88,6 +88,10 @@ pub(crate) struct State {
     pub(crate) create_faults: BTreeMap<u32, Fault>,
     /// Ref ids whose instances boot into `failed`.
     pub(crate) boot_fail: BTreeSet<String>,
+    /// Ref ids whose instances never leave `terminating`.
+    pub(crate) stuck_terminating: BTreeSet<String>,
+    /// The instance types `instance_types` lists (filtered).
+    pub(crate) types: Vec<InstanceType>,
     pub(crate) next_id: u32,
     pub(crate) creates_started: u32,
     pub(crate) in_flight: u32,
@@ -103,6 +107,8 @@ pub(crate) struct TestProvider {
     /// Each create sleeps this long (virtual time), to observe concurrency.
     create_delay: Duration,
     polls_to_boot: u32,
+    /// The quotas reported for every location; `None` leaves the capability out.
+    quotas: Option<Vec<Quota>>,
     state: Mutex<State>,
 }
 
@@ -114,6 +120,7 @@ impl TestProvider {
             stop_start: false,
             create_delay: Duration::ZERO,
             polls_to_boot: 1,
+            quotas: None,
             state: Mutex::new(State::default()),
         }
     }
@@ -135,6 +142,13 @@ impl TestProvider {
 
     pub(crate) fn with_polls_to_boot(mut self, polls: u32) -> Self {
         self.polls_to_boot = polls;
+        self
+    }
+
+    /// Reports `quotas` for every location, with quota use counted from live instances
+    /// (each holds one instance and its type's GPUs).
+    pub(crate) fn with_quotas(mut self, quotas: Vec<Quota>) -> Self {
+        self.quotas = Some(quotas);
         self
     }
 
@@ -248,9 +262,15 @@ impl Provider for TestProvider {
         Ok(vec![Location::new(LocationId::new("loc-1").unwrap())])
     }
 
-    async fn instance_types(&self, _filter: &InstanceTypeFilter) -> Result<Vec<InstanceType>> {
+    async fn instance_types(&self, filter: &InstanceTypeFilter) -> Result<Vec<InstanceType>> {
         self.enter("instance_types")?;
-        Ok(Vec::new())
+        let state = self.state();
+        Ok(state
+            .types
+            .iter()
+            .filter(|t| filter.matches(t))
+            .cloned()
+            .collect())
     }
 
     async fn create_instance(&self, request: &CreateInstance) -> Result<Instance> {
@@ -287,6 +307,7 @@ impl Provider for TestProvider {
 
         let mut state = self.state();
         let boot_fail = state.boot_fail.clone();
+        let stuck = state.stuck_terminating.clone();
         let polls = state.boot_polls.get(id).copied().unwrap_or(0);
         let Some(inst) = state.instances.get_mut(id) else {
             return Err(Error::not_found(format!("instance {id} not found")));
@@ -299,6 +320,9 @@ impl Provider for TestProvider {
                 } else {
                     InstanceState::Running
                 }
+            }
+            InstanceState::Terminating if stuck.contains(inst.ref_id().as_str()) => {
+                InstanceState::Terminating
             }
             InstanceState::Terminating => InstanceState::Terminated,
             InstanceState::Terminated => {
@@ -336,6 +360,42 @@ impl Provider for TestProvider {
 
     fn stop_start(&self) -> Option<&dyn StopStart> {
         self.stop_start.then_some(self as &dyn StopStart)
+    }
+
+    fn quota(&self) -> Option<&dyn QuotaInfo> {
+        self.quotas.as_ref().map(|_| self as &dyn QuotaInfo)
+    }
+}
+
+#[async_trait]
+impl QuotaInfo for TestProvider {
+    async fn quotas(&self, _location: &LocationId) -> Result<Vec<Quota>> {
+        self.enter("quotas")?;
+        let state = self.state();
+        let live = state
+            .instances
+            .values()
+            .filter(|i| !crate::ownership::is_gone_or_going(i.state()));
+        let (mut instances, mut gpus) = (0, 0);
+        for inst in live {
+            let t = state
+                .types
+                .iter()
+                .find(|t| t.id == inst.compute.instance_type_id);
+            instances += 1;
+            gpus += t.map_or(0, |t| u64::from(t.gpu_count()));
+        }
+        let limits = self.quotas.iter().flatten();
+        Ok(limits
+            .map(|q| {
+                let used = match q.unit {
+                    compute_types::QuotaUnit::Instances => instances,
+                    compute_types::QuotaUnit::Gpus => gpus,
+                    _ => q.used,
+                };
+                Quota::new(q.unit, q.limit, used)
+            })
+            .collect())
     }
 }
 
