@@ -24,9 +24,11 @@ fn runtime() -> Runtime {
         .expect("a current-thread runtime")
 }
 
-/// A fake with room for a large world: a big public range and no injected latency.
+/// A fake with room for a large world: no quota (the default holds 64 instances per
+/// location), a big public range and no injected latency.
 fn provider() -> Arc<dyn Provider> {
     let fake = FakeProvider::builder()
+        .unlimited_quota()
         .public_ranges(vec!["100.64.0.0/10".parse().expect("a CIDR")])
         .build()
         .expect("a valid configuration");

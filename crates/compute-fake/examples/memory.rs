@@ -26,6 +26,7 @@ fn main() -> compute_types::Result<()> {
         .map_err(|e| compute_types::Error::internal(e.to_string()))?;
     let fake: Arc<dyn Provider> = Arc::new(
         FakeProvider::builder()
+            .unlimited_quota()
             .public_ranges(vec![
                 "100.64.0.0/10"
                     .parse()

@@ -91,18 +91,39 @@ impl fmt::Display for Operation {
 }
 
 /// Quota limits of one location.
+///
+/// The fake's default, [`QuotaLimits::DEFAULT`], is what a fresh cloud account typically
+/// gets: 64 instances and 256 GPUs per location (eight full 8-GPU nodes plus headroom,
+/// or 64 single-GPU ones). [`QuotaLimits::UNLIMITED`] turns the quota off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QuotaLimits {
-    /// How many instances may exist (every state but terminated counts).
+    /// How many instances may exist (every state but terminating and terminated counts).
     pub instances: u64,
     /// How many GPUs those instances may hold together.
     pub gpus: u64,
 }
 
 impl QuotaLimits {
+    /// The default limits of every location: 64 instances and 256 GPUs.
+    pub const DEFAULT: Self = Self::new(64, 256);
+
+    /// No limit: the quota is reported as `u64::MAX` and never refuses a create.
+    pub const UNLIMITED: Self = Self::new(u64::MAX, u64::MAX);
+
     /// Limits of `instances` instances and `gpus` GPUs.
-    pub fn new(instances: u64, gpus: u64) -> Self {
+    pub const fn new(instances: u64, gpus: u64) -> Self {
         Self { instances, gpus }
+    }
+
+    /// Returns true when neither limit can ever be reached.
+    pub fn is_unlimited(&self) -> bool {
+        *self == Self::UNLIMITED
+    }
+}
+
+impl Default for QuotaLimits {
+    fn default() -> Self {
+        Self::DEFAULT
     }
 }
 
@@ -136,10 +157,11 @@ impl FaultConfig {
 /// [`FakeConfig::build`] (or pass it to [`FakeProvider::open`]).
 ///
 /// Defaults: seed 0, the built-in catalog
-/// ([`Catalog::builtin`](compute_catalog::Catalog::builtin)), boot 10 s, stop 5 s, terminate 5 s, reboot 5 s,
-/// 1,000,000 instances and 8,000,000 GPUs of quota per location, capacity for 1,000,000
-/// instances per (location, type), public addresses from `198.51.100.0/24` then
-/// `203.0.113.0/24`, no faults, no state file.
+/// ([`Catalog::builtin`](compute_catalog::Catalog::builtin)), boot 10 s, stop 5 s,
+/// terminate 5 s, reboot 5 s, a fresh account's quota of 64 instances and 256 GPUs per
+/// location ([`QuotaLimits::DEFAULT`]; [`FakeConfig::unlimited_quota`] lifts it),
+/// capacity for 1,000,000 instances per (location, type), public addresses from
+/// `198.51.100.0/24` then `203.0.113.0/24`, no faults, no state file.
 ///
 /// ```
 /// use std::time::Duration;
@@ -214,7 +236,7 @@ impl Default for FakeConfig {
             stop_delay: Duration::from_secs(5),
             terminate_delay: Duration::from_secs(5),
             reboot_delay: Duration::from_secs(5),
-            default_quota: QuotaLimits::new(1_000_000, 8_000_000),
+            default_quota: QuotaLimits::DEFAULT,
             quotas: BTreeMap::new(),
             default_capacity: 1_000_000,
             capacity: BTreeMap::new(),
@@ -299,10 +321,17 @@ impl FakeConfig {
             .reboot_delay(Duration::ZERO)
     }
 
-    /// Sets the quota of every location without its own.
+    /// Sets the quota of every location without its own (default
+    /// [`QuotaLimits::DEFAULT`]: 64 instances and 256 GPUs).
     pub fn default_quota(mut self, limits: QuotaLimits) -> Self {
         self.default_quota = limits;
         self
+    }
+
+    /// Lifts the quota of every location without its own: load tests and benchmarks
+    /// that need more than a fresh account's 64 instances per location use this.
+    pub fn unlimited_quota(self) -> Self {
+        self.default_quota(QuotaLimits::UNLIMITED)
     }
 
     /// Sets the quota of one location. A limit of zero models an exhausted quota.
@@ -489,6 +518,8 @@ mod tests {
         assert_eq!(ranges, DEFAULT_PUBLIC_RANGES);
         assert_eq!(cfg.provider_id, None);
         assert_eq!(cfg.boot_delay, Duration::from_secs(10));
+        assert_eq!(cfg.default_quota, QuotaLimits::new(64, 256));
+        assert!(cfg.unlimited_quota().default_quota.is_unlimited());
         assert!(Operation::Create.is_mutating() && !Operation::List.is_mutating());
     }
 }

@@ -609,8 +609,40 @@ async fn quota_is_consumed_and_freed() {
     assert_eq!(gpu_err.kind(), ErrorKind::QuotaExceeded);
     assert_eq!(count_err.kind(), ErrorKind::QuotaExceeded);
     assert!(after.is_ok());
-    assert_eq!(eu[0].limit, 1_000_000);
+    assert_eq!((eu[0].unit, eu[0].limit), (QuotaUnit::Instances, 64));
+    assert_eq!((eu[1].unit, eu[1].limit), (QuotaUnit::Gpus, 256));
     assert_eq!(live(&fake).await.len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_default_quota_is_a_fresh_accounts_and_can_be_lifted() {
+    let limited = fake();
+    let unlimited = common::config().unlimited_quota().build().unwrap();
+    let big =
+        |r: String| CreateInstance::new(RefId::new(r).unwrap(), type_id("us-east-1", "gpu_8x"));
+
+    let mut refused = None;
+    for i in 0..33 {
+        if let Err(e) = limited.create_instance(&big(format!("n{i}"))).await {
+            refused = Some((i, e));
+            break;
+        }
+    }
+    for i in 0..100 {
+        unlimited
+            .create_instance(&req(&format!("n{i}")))
+            .await
+            .unwrap();
+    }
+    let quotas = unlimited.quota().unwrap();
+    let reported = quotas.quotas(&loc("us-east-1")).await.unwrap();
+
+    // 32 nodes of 8 GPUs fill the 256-GPU quota; the 33rd is refused.
+    let (at, err) = refused.expect("the default quota refuses a create");
+    assert_eq!(at, 32);
+    assert_eq!(err.kind(), ErrorKind::QuotaExceeded);
+    assert!(err.message().contains("256 GPUs"), "{err}");
+    assert_eq!((reported[0].limit, reported[0].used), (u64::MAX, 100));
 }
 
 #[tokio::test(start_paused = true)]
