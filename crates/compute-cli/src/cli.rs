@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+use compute_types::Bytes;
+
 /// Text shown after the top-level help.
 const TOP_EXAMPLES: &str = "\
 Examples:
@@ -108,7 +110,7 @@ no-op. Without --allow, only traffic between the cluster's nodes is let in; with
     #[command(after_help = "\
 Examples:
   computectl up --cluster demo --gpu H100 --gpus-per-node 8 --nodes 2
-  computectl up --cluster train --type gpu_8x_a100 --nodes 4 --location us-east-1 \\
+  computectl up --cluster train --type gpu-8x-a100-80gb-sxm --nodes 4 --location us-east-1 \\
       --allow tcp:22@203.0.113.0/24 --ssh-key ~/.ssh/id_ed25519.pub")]
     Up(UpArgs),
 
@@ -123,7 +125,7 @@ Examples:
     #[command(after_help = "\
 Examples:
   computectl show demo-0
-  computectl show fake-0000001 -o json")]
+  computectl show i-00000001 -o json")]
     Show(ShowArgs),
 
     /// Terminate every node of a cluster and wait; succeeds when nothing is left.
@@ -149,6 +151,17 @@ Examples:
     Sweep(SweepArgs),
 }
 
+/// Parses a GPU memory size, which must carry a unit: a bare `80` would mean 80 bytes.
+fn parse_gpu_memory(text: &str) -> Result<Bytes, String> {
+    if text.trim().ends_with(|c: char| c.is_ascii_digit()) {
+        return Err(format!(
+            "`{text}` has no unit; write it with one, e.g. {}GiB",
+            text.trim()
+        ));
+    }
+    Bytes::parse(text).map_err(|e| e.message().to_owned())
+}
+
 /// Arguments of `types`.
 #[derive(Debug, Args)]
 pub(crate) struct TypesArgs {
@@ -160,9 +173,9 @@ pub(crate) struct TypesArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) gpus: Option<u32>,
 
-    /// Only types with at least this much memory per GPU, e.g. 80GiB.
-    #[arg(long, value_name = "SIZE")]
-    pub(crate) min_gpu_memory: Option<String>,
+    /// Only types with at least this much memory per GPU, with a unit, e.g. 80GiB or 40GB.
+    #[arg(long, value_name = "SIZE", value_parser = parse_gpu_memory)]
+    pub(crate) min_gpu_memory: Option<Bytes>,
 
     /// Only types in this location.
     #[arg(long, value_name = "LOCATION")]
@@ -226,7 +239,7 @@ pub(crate) struct UpArgs {
     #[arg(long, value_name = "N")]
     pub(crate) nodes: u32,
 
-    /// Instance type: a type name (e.g. gpu_8x_h100_sxm5) or a full type id.
+    /// Instance type: a type name (e.g. gpu-8x-h100-sxm) or a full type id.
     #[arg(long = "type", value_name = "ID", conflicts_with_all = ["gpu", "gpus_per_node"])]
     pub(crate) type_id: Option<String>,
 
@@ -429,6 +442,17 @@ mod tests {
         let parsed = Cli::try_parse_from(["computectl", "up", "--cluster", "a", "--nodes", "1"]);
 
         assert!(parsed.is_err());
+    }
+
+    #[test]
+    fn gpu_memory_needs_a_unit() {
+        let bare = parse_gpu_memory("80");
+        let with_unit = parse_gpu_memory("80GiB");
+        let unknown = parse_gpu_memory("80 parsecs");
+
+        assert!(bare.is_err_and(|e| e.contains("no unit") && e.contains("80GiB")));
+        assert_eq!(with_unit, Ok(Bytes::gib(80)));
+        assert!(unknown.is_err_and(|e| e.contains("unknown unit")));
     }
 
     #[test]

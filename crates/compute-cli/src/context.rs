@@ -4,7 +4,7 @@
 use std::{
     path::{Path, PathBuf},
     sync::{Arc, OnceLock},
-    time::Duration,
+    time::{Duration, SystemTime},
 };
 
 use crate::{
@@ -13,9 +13,10 @@ use crate::{
     inventory::Inventory,
     output::Output,
 };
-use compute_catalog::Catalog;
+use compute_catalog::{Catalog, DEFAULT_MAX_CATALOG_AGE, PlanWarning};
 use compute_fake::FakeProvider;
 use compute_provider::{Instrumented, Provider, RetryConfig, Retrying, WaitOptions};
+use compute_types::LocationId;
 
 /// Providers this build knows.
 pub(crate) const PROVIDERS: &[&str] = &["fake"];
@@ -25,6 +26,9 @@ const FAKE_POLL: Duration = Duration::from_millis(200);
 
 /// The state file's name under the data directory.
 const DEFAULT_STATE: &str = "computectl/state.json";
+
+/// Most locations an unknown-location hint lists by name.
+const LOCATIONS_IN_HINT: usize = 12;
 
 /// Everything a command needs, built lazily from the global options.
 #[derive(Debug)]
@@ -36,6 +40,7 @@ pub(crate) struct Context {
     state_path: PathBuf,
     fake: FakeKnobs,
     catalog: OnceLock<Catalog>,
+    provider: OnceLock<Arc<dyn Provider>>,
     runtime: OnceLock<tokio::runtime::Runtime>,
 }
 
@@ -72,6 +77,7 @@ impl Context {
                 terminate_ms: global.fake_terminate_ms,
             },
             catalog: OnceLock::new(),
+            provider: OnceLock::new(),
             runtime: OnceLock::new(),
         })
     }
@@ -96,6 +102,55 @@ impl Context {
         Ok(self.catalog.get_or_init(|| catalog))
     }
 
+    /// Returns `--catalog` as a canonical absolute path (none for the built-in catalog), so
+    /// it can be recorded, compared and found again from another directory.
+    pub(crate) fn catalog_path(&self) -> Option<PathBuf> {
+        let path = self.catalog_path.as_ref()?;
+        let absolute = std::fs::canonicalize(path).or_else(|_| std::path::absolute(path));
+        Some(absolute.unwrap_or_else(|_| path.clone()))
+    }
+
+    /// Prints a `warning:` line on stderr when the catalog is older than the planner allows
+    /// (or undated), in the words `plan` uses.
+    ///
+    /// # Errors
+    /// As [`Context::catalog`].
+    pub(crate) fn warn_if_stale(&self) -> CliResult {
+        if let Some(warning) = staleness(self.catalog()?, SystemTime::now()) {
+            eprintln!("warning: {warning}");
+        }
+        Ok(())
+    }
+
+    /// Checks `--location` of `up` against the catalog's locations: an exact name.
+    ///
+    /// # Errors
+    /// Exit 2 naming the location and listing the known ones.
+    pub(crate) fn location(&self, name: &str) -> CliResult<LocationId> {
+        let known = known_locations(self.catalog()?);
+        if known.iter().any(|l| l == name) {
+            return Ok(LocationId::new(name)?);
+        }
+        Err(unknown_location(name, &known))
+    }
+
+    /// Checks `--location` of `types` and `plan`: an exact name, or a prefix ending in `*`
+    /// (`us-*`) that at least one location matches.
+    ///
+    /// # Errors
+    /// Exit 2 naming the location and listing the known ones.
+    pub(crate) fn location_pattern<'a>(&self, pattern: &'a str) -> CliResult<&'a str> {
+        let known = known_locations(self.catalog()?);
+        let matches = |l: &String| match pattern.strip_suffix('*') {
+            Some(prefix) => l.starts_with(prefix),
+            None => l == pattern,
+        };
+        if known.iter().any(matches) {
+            return Ok(pattern);
+        }
+        Err(unknown_location(pattern, &known))
+    }
+
     /// Returns the provider, wrapped in the tracing and retry layers (tracing outermost, so
     /// each call's span records its attempts).
     ///
@@ -106,6 +161,9 @@ impl Context {
     /// Exit 1 when the state file cannot be opened (a corrupt one is named, never reset);
     /// exit 2 when the catalog cannot be loaded.
     pub(crate) fn provider(&self) -> CliResult<Arc<dyn Provider>> {
+        if let Some(provider) = self.provider.get() {
+            return Ok(Arc::clone(provider));
+        }
         let catalog = self.catalog()?;
         let mut config = FakeProvider::builder().from_catalog(catalog);
         if let Some(ms) = self.fake.boot_ms {
@@ -115,14 +173,16 @@ impl Context {
             config = config.terminate_delay(Duration::from_millis(ms));
         }
 
+        tracing::trace!(state = %self.state_path.display(), "opening the fake's state file");
         let fake = FakeProvider::open(&self.state_path, config).map_err(|e| {
             CliError::failed(describe(&e)).with_hint(
-                "the state file was left unchanged; fix it, move it away, or pass --state",
+                "the file was left unchanged; to work with another state file, pass --state",
             )
         })?;
         let retrying: Arc<dyn Provider> =
             Arc::new(Retrying::new(Arc::new(fake), RetryConfig::default()));
-        Ok(Arc::new(Instrumented::new(retrying)))
+        let provider: Arc<dyn Provider> = Arc::new(Instrumented::new(retrying));
+        Ok(Arc::clone(self.provider.get_or_init(|| provider)))
     }
 
     /// How long and how often to wait for instances.
@@ -156,6 +216,67 @@ impl Context {
     }
 }
 
+/// The catalog's staleness warning at `now`, as the planner words it.
+pub(crate) fn staleness(catalog: &Catalog, now: SystemTime) -> Option<PlanWarning> {
+    let Some(as_of) = catalog.as_of() else {
+        return Some(PlanWarning::UnknownCatalogAge);
+    };
+    let age = catalog.age(now)?;
+    (age > DEFAULT_MAX_CATALOG_AGE).then_some(PlanWarning::StaleCatalog {
+        as_of,
+        age,
+        max_age: DEFAULT_MAX_CATALOG_AGE,
+    })
+}
+
+/// The usage error for an unknown `--location`, listing (some of) the known ones: those
+/// sharing the longest prefix with `name` first, then region ids before place names.
+fn unknown_location(name: &str, known: &[String]) -> CliError {
+    let shared = |l: &str| {
+        l.chars()
+            .zip(name.chars())
+            .take_while(|(a, b)| a == b)
+            .count()
+    };
+    let is_place = |l: &str| l.contains([',', ' ']);
+    let mut ranked: Vec<&String> = known.iter().collect();
+    ranked.sort_by_key(|l| (std::cmp::Reverse(shared(l)), is_place(l), l.as_str()));
+
+    // Some marketplaces name locations `Oregon, US, NA`; quote those so the list reads.
+    let mut listed = ranked
+        .into_iter()
+        .take(LOCATIONS_IN_HINT)
+        .map(|l| {
+            if is_place(l) {
+                format!("\"{l}\"")
+            } else {
+                l.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    if known.len() > LOCATIONS_IN_HINT {
+        listed.push_str(&format!(
+            ", ... ({} in all; see `computectl locations`)",
+            known.len()
+        ));
+    }
+    CliError::usage(format!("--location: unknown location `{name}`"))
+        .with_hint(format!("known locations: {listed}"))
+}
+
+/// Location names of every provider in the catalog, sorted, without duplicates.
+fn known_locations(catalog: &Catalog) -> Vec<String> {
+    let mut names: Vec<String> = catalog
+        .locations()
+        .into_iter()
+        .map(|(_, location)| location.name.to_string())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// `<data dir>/computectl/state.json`.
 fn default_state_path() -> CliResult<PathBuf> {
     dirs::data_dir()
@@ -174,6 +295,7 @@ fn load_catalog(path: &Path) -> CliResult<Catalog> {
     })?;
     tracing::info!(
         path = %path.display(),
+        as_of = ?catalog.as_of(),
         types = catalog.len(),
         skipped = report.rows_skipped(),
         "loaded catalog"

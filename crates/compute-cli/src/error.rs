@@ -66,7 +66,6 @@ impl CliError {
     }
 
     /// Returns the hint.
-    #[cfg(test)]
     pub(crate) fn hint(&self) -> Option<&str> {
         self.hint.as_deref()
     }
@@ -109,6 +108,61 @@ impl From<Error> for CliError {
             hint,
         }
     }
+}
+
+impl CliError {
+    /// A command-line parse error, folded to one `error:` line and a hint naming the
+    /// `--help` of the command `args` name, instead of clap's usage block.
+    pub(crate) fn from_clap(err: &clap::Error, command: &clap::Command, args: &[String]) -> Self {
+        let (message, tip) = fold_clap(&err.render().to_string());
+        let help = format!("see `{} --help`", command_path(command, args));
+        let hint = match tip {
+            Some(tip) => format!("{tip}; {help}"),
+            None => help,
+        };
+        Self::usage(message).with_hint(hint)
+    }
+}
+
+/// Splits clap's rendered error into one message line and its tip, if any.
+///
+/// Indented detail lines (missing arguments, possible values) join the message; the usage
+/// block and the pointer to `--help` are dropped (the hint names the right `--help`).
+fn fold_clap(text: &str) -> (String, Option<String>) {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("invalid command line");
+    let mut message = first
+        .strip_prefix("error:")
+        .unwrap_or(first)
+        .trim()
+        .to_owned();
+    let mut details = Vec::new();
+    let mut tip = None;
+    for line in lines {
+        if let Some(text) = line.strip_prefix("tip:") {
+            tip = Some(text.trim().to_owned());
+        } else if !line.starts_with("Usage:") && !line.starts_with("For more information") {
+            details.push(line);
+        }
+    }
+
+    if !details.is_empty() {
+        message = format!("{message} {}", details.join(", "));
+    }
+    (message, tip)
+}
+
+/// `computectl firewall check`: the program and the subcommands named in `args`.
+fn command_path(command: &clap::Command, args: &[String]) -> String {
+    let mut path = vec![command.get_name().to_owned()];
+    let mut current = command;
+    for arg in args.iter().skip(1) {
+        if let Some(sub) = current.find_subcommand(arg) {
+            path.push(sub.get_name().to_owned());
+            current = sub;
+        }
+    }
+    path.join(" ")
 }
 
 /// The error's message with its causes, on one line.
@@ -174,6 +228,45 @@ mod tests {
         let text = one_line("first\n  second\tthird");
 
         assert_eq!(text, "first second third");
+    }
+
+    #[test]
+    fn clap_errors_fold_to_one_line_and_a_help_hint() {
+        let text = "error: the following required arguments were not provided:\n  \
+                    --cluster <NAME>\n  --nodes <N>\n\nUsage: computectl up --cluster <NAME> \
+                    --nodes <N>\n\nFor more information, try '--help'.\n";
+
+        let (message, tip) = fold_clap(text);
+
+        assert_eq!(
+            message,
+            "the following required arguments were not provided: --cluster <NAME>, --nodes <N>"
+        );
+        assert_eq!(tip, None);
+    }
+
+    #[test]
+    fn clap_tips_go_to_the_hint() {
+        let text = "error: unrecognized subcommand 'typs'\n\n  tip: a similar subcommand \
+                    exists: 'types'\n\nUsage: computectl [OPTIONS] <COMMAND>\n";
+
+        let (message, tip) = fold_clap(text);
+
+        assert_eq!(message, "unrecognized subcommand 'typs'");
+        assert_eq!(tip.as_deref(), Some("a similar subcommand exists: 'types'"));
+    }
+
+    #[test]
+    fn the_hint_names_the_subcommand_given() {
+        let cmd = clap::Command::new("computectl")
+            .subcommand(clap::Command::new("firewall").subcommand(clap::Command::new("check")));
+        let args = |line: &str| line.split(' ').map(str::to_owned).collect::<Vec<_>>();
+
+        let nested = command_path(&cmd, &args("computectl -o json firewall check --port x"));
+        let top = command_path(&cmd, &args("computectl --bogus"));
+
+        assert_eq!(nested, "computectl firewall check");
+        assert_eq!(top, "computectl");
     }
 
     #[test]

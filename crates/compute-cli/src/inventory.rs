@@ -71,6 +71,10 @@ pub(crate) struct ClusterSpec {
     pub(crate) node_ref_ids: Vec<RefId>,
     /// When `up` first recorded the cluster.
     pub(crate) created_at: DateTime<Utc>,
+    /// The `--catalog` path (absolute) `up` chose the type from; none for the built-in
+    /// catalog. `ls` and `show` price the nodes from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) catalog: Option<PathBuf>,
 }
 
 impl ClusterSpec {
@@ -282,13 +286,14 @@ mod tests {
         ClusterSpec {
             state: ClusterState::Up,
             nodes,
-            instance_type: "fake/us-east-1//gpu_8x_h100".parse().unwrap(),
+            instance_type: "fake/us-east-1//gpu-8x-h100-sxm".parse().unwrap(),
             location: LocationId::new("us-east-1").unwrap(),
             rules: vec!["tcp:22@203.0.113.0/24".parse().unwrap()],
             ssh_key_fingerprint: None,
             subnets: vec!["10.0.0.0/24".parse().unwrap()],
             node_ref_ids: ClusterSpec::node_ref_ids("demo", nodes).unwrap(),
             created_at: "2026-01-01T00:00:00Z".parse().unwrap(),
+            catalog: Some(PathBuf::from("/data/catalogs")),
         }
     }
 

@@ -14,7 +14,7 @@ mod views;
 
 use std::{io::IsTerminal, process::ExitCode};
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use tracing_subscriber::{EnvFilter, filter::LevelFilter};
 
 use crate::{
@@ -25,8 +25,20 @@ use crate::{
 
 fn main() -> ExitCode {
     install_panic_hook();
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        // --help and --version print to stdout and exit 0, as clap does them.
+        Err(err) if !err.use_stderr() => err.exit(),
+        Err(err) => {
+            let words: Vec<String> = args.iter().map(|a| a.to_string_lossy().into()).collect();
+            let err = CliError::from_clap(&err, &Cli::command(), &words);
+            err.report();
+            return ExitCode::from(err.code());
+        }
+    };
     init_tracing(cli.global.verbose);
+    tracing::trace!(command = ?cli.command, global = ?cli.global, "parsed the command line");
 
     let context = Context::new(&cli.global);
     match context.and_then(|cx| commands::run(&cx, &cli.command)) {

@@ -96,7 +96,7 @@ impl InstanceView {
         "public ip",
         "type",
         "location",
-        "price/h",
+        "price",
         "age",
     ];
 
@@ -112,7 +112,7 @@ impl InstanceView {
             self.location.clone(),
             self.price
                 .as_ref()
-                .map_or_else(|| "-".into(), PriceView::short),
+                .map_or_else(|| "-".into(), PriceView::per_hour),
             age(self.age_seconds),
         ]
     }
@@ -128,13 +128,15 @@ pub(crate) struct PriceView {
 }
 
 impl PriceView {
-    /// `23.92` for dollars, `23.92 EUR` otherwise.
-    pub(crate) fn short(&self) -> String {
-        if self.currency == "USD" {
-            self.amount.clone()
-        } else {
-            format!("{} {}", self.amount, self.currency)
-        }
+    /// The one way text output writes a price: `23.92 USD/h`, `0.40 EUR/h`, `1.41875 USD/h`
+    /// (at least two decimals, more only when the price has them).
+    pub(crate) fn per_hour(&self) -> String {
+        let amount = match self.amount.split_once('.') {
+            None => format!("{}.00", self.amount),
+            Some((_, cents)) if cents.len() < 2 => format!("{}0", self.amount),
+            Some(_) => self.amount.clone(),
+        };
+        format!("{amount} {}/h", self.currency)
     }
 }
 
@@ -210,7 +212,7 @@ impl TypeView {
 
     /// Table header of [`TypeView::row`].
     pub(crate) const HEADER: [&'static str; 9] = [
-        "provider", "location", "zone", "type", "gpus", "gpu mem", "vcpus", "price/h", "per gpu",
+        "provider", "location", "zone", "type", "gpus", "gpu mem", "vcpus", "price", "per gpu",
     ];
 
     /// One table row; `spot` shows the spot price. Partial prices are marked.
@@ -219,9 +221,9 @@ impl TypeView {
         let partial = self.price_scope != "instance";
         let mark = |p: &PriceView| {
             if partial {
-                format!("{} (gpus only)", p.short())
+                format!("{} (gpus only)", p.per_hour())
             } else {
-                p.short()
+                p.per_hour()
             }
         };
         let gpus = match (&self.gpu_model, self.gpu_count) {
@@ -336,6 +338,15 @@ impl LocationView {
     }
 }
 
+/// `1 node`, `2 nodes`, `0 nodes`.
+pub(crate) fn plural(count: u64, one: &str, many: &str) -> String {
+    if count == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{count} {many}")
+    }
+}
+
 /// `yes` or `no`.
 pub(crate) fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
@@ -380,15 +391,15 @@ mod tests {
         let full_row = full.row(false);
         let partial_row = partial.row(false);
 
-        assert_eq!(full_row[7], "40");
-        assert_eq!(full_row[8], "5");
-        assert_eq!(partial_row[7], "40 (gpus only)");
+        assert_eq!(full_row[7], "40.00 USD/h");
+        assert_eq!(full_row[8], "5.00 USD/h");
+        assert_eq!(partial_row[7], "40.00 USD/h (gpus only)");
         assert_eq!(partial.price_scope, "accelerators_only");
     }
 
     #[test]
     fn instance_view_reads_tags_and_age() {
-        let type_id = "fake/us-east-1//gpu_8x_h100".parse().unwrap();
+        let type_id = "fake/us-east-1//gpu-8x-h100-sxm".parse().unwrap();
         let created: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
         let mut inst = Instance::new(
             "demo-0",
@@ -404,6 +415,24 @@ mod tests {
         assert_eq!(view.cluster.as_deref(), Some("demo"));
         assert_eq!(view.row()[8], "5m");
         assert_eq!(view.row()[7], "-");
+    }
+
+    #[test]
+    fn prices_read_the_same_everywhere() {
+        let view = |text: &str| PriceView::from(text.parse::<Price>().unwrap());
+
+        assert_eq!(view("98.32").per_hour(), "98.32 USD/h");
+        assert_eq!(view("0.4").per_hour(), "0.40 USD/h");
+        assert_eq!(view("12").per_hour(), "12.00 USD/h");
+        assert_eq!(view("1.41875").per_hour(), "1.41875 USD/h");
+        assert_eq!(view("3.5EUR").per_hour(), "3.50 EUR/h");
+    }
+
+    #[test]
+    fn plurals_agree_with_the_count() {
+        assert_eq!(plural(1, "node", "nodes"), "1 node");
+        assert_eq!(plural(2, "node", "nodes"), "2 nodes");
+        assert_eq!(plural(0, "node", "nodes"), "0 nodes");
     }
 
     #[test]

@@ -236,3 +236,185 @@ fn a_rule_given_twice_is_refused_before_anything_is_created() {
     assert!(err.contains("--allow"), "{err}");
     assert!(env.files().is_empty(), "{:?}", env.files());
 }
+
+#[test]
+fn unknown_locations_are_refused_up_front_naming_the_known_ones() {
+    let env = Env::new();
+
+    let errs = [
+        env.fails("types --gpu H100 --location mars-1", 2),
+        env.fails(
+            "plan --gpu H100 --gpus-per-node 8 --nodes 2 --location mars-1",
+            2,
+        ),
+        env.fails(&format!("{UP} --location mars-1"), 2),
+        env.fails(
+            "up --cluster demo --type gpu-1x-l4 --nodes 1 --location mars-1",
+            2,
+        ),
+    ];
+
+    for err in &errs {
+        assert!(
+            err.contains("--location: unknown location `mars-1`"),
+            "{err}"
+        );
+        assert!(err.contains("hint: known locations: "), "{err}");
+        assert!(
+            err.contains("us-east-1") && err.contains("eu-central-1"),
+            "{err}"
+        );
+    }
+    assert!(env.files().is_empty(), "{:?}", env.files());
+}
+
+#[test]
+fn a_location_prefix_must_match_a_known_location() {
+    let env = Env::new();
+
+    let us = env.json("types --gpu H100 --location us-*");
+    let err = env.fails("types --gpu H100 --location mars-*", 2);
+
+    let types = us["types"].as_array().unwrap();
+    assert!(!types.is_empty());
+    assert!(
+        types
+            .iter()
+            .all(|t| t["location"].as_str().unwrap().starts_with("us-"))
+    );
+    assert!(err.contains("unknown location `mars-*`"), "{err}");
+}
+
+#[test]
+fn gpu_memory_needs_a_unit() {
+    let env = Env::new();
+
+    let bare = env.fails("types --min-gpu-memory 80", 2);
+    let with_unit = env.json("types --min-gpu-memory 80GiB");
+
+    assert!(bare.contains("--min-gpu-memory"), "{bare}");
+    assert!(
+        bare.contains("`80` has no unit") && bare.contains("80GiB"),
+        "{bare}"
+    );
+    let types = with_unit["types"].as_array().unwrap();
+    assert!(!types.is_empty());
+    let gib80 = 80u64 << 30;
+    assert!(
+        types
+            .iter()
+            .all(|t| t["gpu_memory_bytes"].as_u64().unwrap() >= gib80)
+    );
+}
+
+#[test]
+fn cluster_names_must_leave_node_names_within_a_dns_label() {
+    let env = Env::new();
+    // 60 characters: `<name>-9` is 62 characters, `<name>-99` would be 63, `<name>-100` 64.
+    let name = format!("c{}", "x".repeat(59));
+
+    let err = env.fails(
+        &format!("up --cluster {name} --type gpu-1x-l4 --nodes 101"),
+        2,
+    );
+
+    assert!(err.contains("--cluster"), "{err}");
+    assert!(
+        err.contains("63 characters") && err.contains("at most 59"),
+        "{err}"
+    );
+    assert!(env.files().is_empty(), "{:?}", env.files());
+}
+
+#[test]
+fn cluster_name_errors_name_the_flag() {
+    let env = Env::new();
+
+    let err = env.fails("up --cluster Demo_1 --type gpu-1x-l4 --nodes 1", 2);
+
+    assert!(err.contains("--cluster: `Demo_1`"), "{err}");
+}
+
+#[test]
+fn a_corrupt_state_file_is_reported_before_an_unknown_cluster() {
+    let env = Env::new();
+    std::fs::write(env.state(), "{ this is not a state file").unwrap();
+
+    let down = env.fails("down --cluster x", 1);
+    let ls = env.fails("ls --cluster x", 1);
+    let check = env.fails("firewall lint --cluster x", 1);
+
+    for err in [&down, &ls, &check] {
+        assert!(err.contains("state.json"), "{err}");
+        assert!(err.contains("not a valid fake state file"), "{err}");
+        assert!(!err.contains("unknown cluster"), "{err}");
+    }
+    let after = std::fs::read_to_string(env.state()).unwrap();
+    assert_eq!(after, "{ this is not a state file");
+}
+
+#[test]
+fn the_state_file_hint_does_not_repeat_the_message() {
+    let env = Env::new();
+    std::fs::write(env.state(), "{ this is not a state file").unwrap();
+
+    let err = env.fails("ls", 1);
+
+    assert_eq!(err.matches("move it away").count(), 1, "{err}");
+    assert!(err.contains("hint:"), "{err}");
+}
+
+#[test]
+fn clap_errors_are_one_line_and_a_hint() {
+    let env = Env::new();
+    let lines = [
+        "",
+        "firewall",
+        "up",
+        "up --cluster x --nodes 1",
+        "typs",
+        "types --sort cheapest",
+        "types --gpus 0",
+        "firewall check --cluster d --to x --from nope",
+        "--bogus ls",
+    ];
+
+    for line in lines {
+        let out = env.cmd().args(words(line)).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+
+        assert_eq!(out.status.code(), Some(2), "{line}: {stderr}");
+        let shown: Vec<&str> = stderr.lines().collect();
+        assert_eq!(shown.len(), 2, "{line}: {stderr}");
+        assert!(shown[0].starts_with("error: "), "{line}: {stderr}");
+        assert!(shown[1].starts_with("hint: "), "{line}: {stderr}");
+        assert!(shown[1].contains("--help`"), "{line}: {stderr}");
+        assert!(out.stdout.is_empty(), "{line}");
+    }
+}
+
+#[test]
+fn clap_hints_name_the_subcommand_and_keep_details() {
+    let env = Env::new();
+
+    let sort = env.fails("types --sort cheapest", 2);
+    let port = env.fails(
+        "firewall check --cluster d --to x --from 1.2.3.4 --port x",
+        2,
+    );
+    let typo = env.fails("typs", 2);
+
+    assert!(
+        sort.contains("possible values: price, price-per-gpu"),
+        "{sort}"
+    );
+    assert!(
+        sort.contains("hint: see `computectl types --help`"),
+        "{sort}"
+    );
+    assert!(
+        port.contains("hint: see `computectl firewall check --help`"),
+        "{port}"
+    );
+    assert!(typo.contains("'types'"), "{typo}");
+}

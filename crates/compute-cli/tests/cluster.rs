@@ -5,7 +5,7 @@ mod common;
 
 use serde_json::Value;
 
-use common::{Env, PUBLIC_KEY};
+use common::{Env, PUBLIC_KEY, words};
 
 /// `up` of the two-node H100 cluster `demo`, with `extra` arguments.
 fn up_demo(env: &Env, extra: &str) -> Value {
@@ -212,14 +212,45 @@ fn progress_is_not_drawn_when_stderr_is_not_a_terminal() {
 #[test]
 fn a_failed_up_rolls_back_everything_and_forgets_the_cluster() {
     let env = Env::new();
-    // A cluster subnet holds 251 hosts in the fake, so the 252nd node cannot be created.
+    // The nodes take a minute to boot and `up` waits one second, so the wait fails after
+    // every node was created: the roll-back must terminate all three.
 
-    let err = env.fails("up --cluster big --type gpu-1x-h100-sxm --nodes 252", 1);
+    let out = env
+        .cmd()
+        .env("COMPUTECTL_FAKE_BOOT_MS", "60000")
+        .args(words(
+            "up --cluster big --type gpu-1x-h100-sxm --nodes 3 --timeout 1",
+        ))
+        .output()
+        .unwrap();
 
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("cluster big is not up: "), "{err}");
-    assert!(err.contains("capacity unavailable"), "{err}");
-    assert!(err.contains("rolled back"), "{err}");
+    assert!(err.contains("timeout"), "{err}");
+    assert!(err.contains("rolled back 3 nodes"), "{err}");
     assert!(err.contains("hint: nothing was left behind"), "{err}");
     assert!(env.json("ls")["instances"].as_array().unwrap().is_empty());
+    assert!(
+        env.instances().iter().all(|i| i["state"] == "terminated"),
+        "{:?}",
+        env.instances()
+    );
     env.fails("ls --cluster big", 2);
+}
+
+#[test]
+fn an_up_beyond_the_quota_fails_fast_and_creates_nothing() {
+    let env = Env::new();
+
+    let err = env.fails("up --cluster huge --type gpu-1x-l4 --nodes 100000", 1);
+
+    assert!(err.contains("quota"), "{err}");
+    assert!(err.contains("nothing was created"), "{err}");
+    assert!(
+        err.contains("hint: ask the provider for more quota"),
+        "{err}"
+    );
+    assert!(env.instances().is_empty());
+    env.fails("ls --cluster huge", 2);
 }

@@ -4,12 +4,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{cluster_nodes, known_cluster};
+use super::{check_cluster_name, cluster_nodes, known_cluster};
 use crate::{
     cli::DownArgs, context::Context, error::CliResult, inventory::ClusterState,
-    output::JSON_VERSION, progress,
+    output::JSON_VERSION, progress, views::plural,
 };
-use compute_provider::{validate_cluster_name, wait_until_all_gone};
+use compute_provider::wait_until_all_gone;
 use compute_types::InstanceId;
 
 /// The JSON document of `down`.
@@ -25,11 +25,12 @@ struct DownJson<'a> {
 
 /// Terminates the cluster's nodes and records it as down. Running it again succeeds.
 pub(super) fn run(cx: &Context, args: &DownArgs) -> CliResult {
-    validate_cluster_name(&args.cluster)?;
+    check_cluster_name(&args.cluster)?;
+    // The state file first: a broken one is the error to report, whatever the inventory says.
+    let provider = cx.provider()?;
     let inventory = cx.inventory();
     let mut locked = inventory.lock()?;
     let spec = known_cluster(&locked.clusters, &args.cluster)?.clone();
-    let provider = cx.provider()?;
     let wait = cx.wait_options(Duration::from_secs(args.timeout));
 
     let terminated = cx.block_on(async {
@@ -74,9 +75,9 @@ pub(super) fn run(cx: &Context, args: &DownArgs) -> CliResult {
     } else {
         let ids: Vec<&str> = terminated.iter().map(InstanceId::as_str).collect();
         format!(
-            "cluster {} is down: terminated {} node(s): {}",
+            "cluster {} is down: terminated {}: {}",
             args.cluster,
-            ids.len(),
+            plural(ids.len() as u64, "node", "nodes"),
             ids.join(", ")
         )
     };

@@ -18,7 +18,7 @@ use crate::{
 use compute_net::{
     ClusterContext, Decision, Finding, Flow, Policy, Reason, lint as lint_rules, render_nftables,
 };
-use compute_types::{Direction, FirewallRules, Instance, Protocol};
+use compute_types::{Direction, FirewallRule, FirewallRules, Instance, Protocol};
 
 /// Name of the nftables table `render` writes.
 const NFT_TABLE: &str = "computectl";
@@ -35,9 +35,10 @@ struct ClusterView {
 impl ClusterView {
     /// Loads the cluster from the inventory and its live nodes from the provider.
     fn load(cx: &Context, name: &str) -> CliResult<Self> {
+        // The state file first: a broken one is the error to report.
+        let provider = cx.provider()?;
         let clusters = cx.inventory().read()?;
         let spec = live_cluster(&clusters, name)?.clone();
-        let provider = cx.provider()?;
         let nodes = cx.block_on(cluster_nodes(&*provider, name, &spec))?;
         let context = cluster_context(name, &spec, &nodes, &clusters)?;
         Ok(Self {
@@ -305,15 +306,7 @@ struct FindingJson {
 pub(super) fn lint(cx: &Context, args: &LintArgs) -> CliResult {
     let cluster = ClusterView::load(cx, &args.cluster)?;
 
-    // Nodes normally share one rule set; lint each distinct set once.
-    let mut sets: Vec<(FirewallRules, Vec<String>)> = Vec::new();
-    for node in &cluster.nodes {
-        let rules = &node.network.firewall_rules;
-        match sets.iter_mut().find(|(r, _)| r == rules) {
-            Some((_, names)) => names.push(node.identity.name.clone()),
-            None => sets.push((rules.clone(), vec![node.identity.name.clone()])),
-        }
-    }
+    let mut sets = rule_sets(&cluster.nodes);
     if sets.is_empty() {
         sets.push((
             FirewallRules::from_rules(cluster.spec.rules.clone()),
@@ -355,6 +348,28 @@ pub(super) fn lint(cx: &Context, args: &LintArgs) -> CliResult {
         .text(&table(&["severity", "code", "rule", "message"], rows))
 }
 
+/// The distinct rule sets of the nodes, each with the names of the nodes that have it.
+///
+/// Nodes normally share one rule set, linted once. Providers give each node's copy of a
+/// rule its own id, so sets are compared without ids.
+fn rule_sets(nodes: &[Instance]) -> Vec<(FirewallRules, Vec<String>)> {
+    let mut sets: Vec<(FirewallRules, Vec<String>)> = Vec::new();
+    for node in nodes {
+        let rules = without_ids(&node.network.firewall_rules);
+        match sets.iter_mut().find(|(r, _)| *r == rules) {
+            Some((_, names)) => names.push(node.identity.name.clone()),
+            None => sets.push((rules, vec![node.identity.name.clone()])),
+        }
+    }
+    sets
+}
+
+/// The same rules with their provider ids dropped, for telling rule sets apart by what
+/// they admit.
+fn without_ids(rules: &FirewallRules) -> FirewallRules {
+    FirewallRules::from_rules(rules.iter().map(FirewallRule::without_id))
+}
+
 fn finding_json(finding: &Finding, rules: &FirewallRules, nodes: &[String]) -> FindingJson {
     let list = match finding.direction {
         Direction::Egress => &rules.egress,
@@ -374,5 +389,45 @@ fn finding_json(finding: &Finding, rules: &FirewallRules, nodes: &[String]) -> F
             .map(ToString::to_string),
         message: finding.message.clone(),
         nodes: nodes.to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use compute_types::{FirewallRuleId, InstanceId, RefId};
+
+    fn node(name: &str, rules: &[(&str, &str)]) -> Instance {
+        let type_id = "fake/us-east-1//gpu-1x-l4".parse().unwrap();
+        let mut node = Instance::new(
+            name,
+            RefId::new(name).unwrap(),
+            InstanceId::new(format!("i-{name}")).unwrap(),
+            type_id,
+            Utc::now(),
+        );
+        let rules = rules.iter().map(|(rule, id)| {
+            let rule: FirewallRule = rule.parse().unwrap();
+            rule.with_id(FirewallRuleId::new(*id).unwrap())
+        });
+        node.network.firewall_rules = FirewallRules::from_rules(rules);
+        node
+    }
+
+    #[test]
+    fn rules_differing_only_by_id_are_one_set() {
+        let nodes = [
+            node("demo-0", &[("tcp:8888@0.0.0.0/0", "fwr-1")]),
+            node("demo-1", &[("tcp:8888@0.0.0.0/0", "fwr-2")]),
+            node("demo-2", &[("tcp:22@0.0.0.0/0", "fwr-3")]),
+        ];
+
+        let sets = rule_sets(&nodes);
+
+        let names: Vec<&[String]> = sets.iter().map(|(_, n)| n.as_slice()).collect();
+        assert_eq!(names, [&["demo-0", "demo-1"][..], &["demo-2"][..]]);
+        assert!(sets[0].0.iter().all(|r| r.id.is_none()));
     }
 }

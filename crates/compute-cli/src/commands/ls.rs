@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{cluster_nodes, instance_views, known_cluster, node_order, prices};
+use super::{cluster_nodes, instance_views, known_cluster, node_order, priced, prices};
 use crate::{
     cli::LsArgs,
     context::Context,
@@ -21,7 +21,9 @@ struct LsJson {
 
 /// Lists the instances of one cluster, or every instance the provider has.
 pub(super) fn run(cx: &Context, args: &LsArgs) -> CliResult {
-    // Only `--cluster` needs the inventory.
+    // The state file first: a broken one is the error to report, whatever the inventory
+    // says. Only `--cluster` needs the inventory.
+    let provider = cx.provider()?;
     let clusters = match &args.cluster {
         Some(_) => cx.inventory().read()?,
         None => Default::default(),
@@ -30,7 +32,6 @@ pub(super) fn run(cx: &Context, args: &LsArgs) -> CliResult {
         Some(name) => Some((name.as_str(), known_cluster(&clusters, name)?)),
         None => None,
     };
-    let provider = cx.provider()?;
 
     let (instances, prices) = cx.block_on(async {
         let mut instances = match cluster {
@@ -51,6 +52,7 @@ pub(super) fn run(cx: &Context, args: &LsArgs) -> CliResult {
         Ok((instances, prices))
     })?;
 
+    let prices = priced(cx, &instances, &prices);
     let views = instance_views(&instances, &prices);
     if cx.out.is_json() {
         return cx.out.json(&LsJson {

@@ -11,7 +11,10 @@ mod sweep;
 mod types;
 mod up;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::PathBuf,
+};
 
 use chrono::Utc;
 
@@ -22,7 +25,10 @@ use crate::{
     inventory::{ClusterSpec, ClusterState, Clusters},
     views::InstanceView,
 };
-use compute_provider::{InstanceTypeFilter, ListInstances, Provider, is_gone_or_going};
+use compute_catalog::Catalog;
+use compute_provider::{
+    InstanceTypeFilter, ListInstances, Provider, is_gone_or_going, validate_cluster_name,
+};
 use compute_types::{Instance, InstanceTypeId, Price, RefId, TAG_CLUSTER};
 
 /// Runs one command.
@@ -43,6 +49,14 @@ pub(crate) fn run(cx: &Context, command: &Command) -> CliResult {
         Command::Firewall(FirewallCommand::Lint(args)) => firewall::lint(cx, args),
         Command::Sweep(args) => sweep::run(cx, args),
     }
+}
+
+/// Checks a `--cluster` name, naming the flag in the error.
+///
+/// # Errors
+/// Exit 2 when the name breaks the rule of cluster names.
+pub(crate) fn check_cluster_name(name: &str) -> CliResult {
+    validate_cluster_name(name).map_err(|e| CliError::usage(format!("--cluster: {}", e.message())))
 }
 
 /// Returns the recorded cluster `name`, or a usage error listing the known ones.
@@ -167,11 +181,85 @@ pub(crate) fn price_of(instance: &Instance, prices: &Prices) -> Option<Price> {
         .copied()
 }
 
-/// Views of `instances`, priced from `prices`.
-pub(crate) fn instance_views(instances: &[Instance], prices: &Prices) -> Vec<InstanceView> {
+/// Each instance's whole-instance price: from the catalog `up` recorded for its cluster
+/// when that is not the catalog of this run, else from the provider's `prices`.
+///
+/// A cluster launched with `--catalog` thus keeps its prices when `ls` runs without it.
+/// Best effort like [`prices`]: an unreadable inventory or a recorded catalog that cannot
+/// be loaded any more falls back to the provider's prices.
+pub(crate) fn priced(cx: &Context, instances: &[Instance], prices: &Prices) -> Vec<Option<Price>> {
+    let clusters = if instances.iter().any(|i| i.tags.get(TAG_CLUSTER).is_some()) {
+        cx.inventory().read().unwrap_or_else(|e| {
+            tracing::debug!(error = %e, "cannot read the inventory for prices");
+            Clusters::new()
+        })
+    } else {
+        Clusters::new()
+    };
+    let current = cx.catalog_path();
+    let mut catalogs: BTreeMap<Option<PathBuf>, Option<Catalog>> = BTreeMap::new();
+
+    instances
+        .iter()
+        .map(|inst| {
+            let recorded = inst
+                .tags
+                .get(TAG_CLUSTER)
+                .and_then(|name| clusters.get(name))
+                .map(|spec| &spec.catalog)
+                .filter(|path| **path != current);
+            let Some(path) = recorded else {
+                return price_of(inst, prices);
+            };
+            let catalog = catalogs
+                .entry(path.clone())
+                .or_insert_with(|| recorded_catalog(path.as_deref()));
+            match catalog {
+                Some(catalog) => catalog_price(catalog, inst),
+                None => price_of(inst, prices),
+            }
+        })
+        .collect()
+}
+
+/// Loads a catalog recorded in the inventory (none: the built-in one), warning when it
+/// cannot be loaded any more.
+fn recorded_catalog(path: Option<&std::path::Path>) -> Option<Catalog> {
+    let Some(path) = path else {
+        return Some(Catalog::builtin());
+    };
+    match Catalog::load_path(path) {
+        Ok((catalog, _)) => Some(catalog),
+        Err(e) => {
+            tracing::warn!(
+                catalog = %path.display(),
+                error = %e,
+                "cannot load the catalog a cluster was launched from; prices come from the \
+                 current catalog"
+            );
+            None
+        }
+    }
+}
+
+/// The instance's price in `catalog`: its type (zonal or not), spot price for spot.
+fn catalog_price(catalog: &Catalog, instance: &Instance) -> Option<Price> {
+    let id = &instance.compute.instance_type_id;
+    catalog
+        .get(id)
+        .or_else(|| catalog.get(&id.with_zone(None)))
+        .and_then(|t| t.instance_price(instance.compute.spot))
+}
+
+/// Views of `instances`, with the prices [`priced`] gave, one per instance.
+pub(crate) fn instance_views(
+    instances: &[Instance],
+    prices: &[Option<Price>],
+) -> Vec<InstanceView> {
     let now = Utc::now();
     instances
         .iter()
-        .map(|i| InstanceView::new(i, price_of(i, prices), now))
+        .zip(prices.iter().copied().chain(std::iter::repeat(None)))
+        .map(|(i, price)| InstanceView::new(i, price, now))
         .collect()
 }

@@ -11,7 +11,7 @@ use crate::{
     context::Context,
     error::CliResult,
     output::{JSON_VERSION, table},
-    views::{PriceView, TypeView},
+    views::{PriceView, TypeView, plural},
 };
 use compute_catalog::{Offer, Plan, PlanRequest, Rejected, plan};
 use compute_types::Price;
@@ -72,7 +72,7 @@ pub(super) fn run(cx: &Context, args: &PlanArgs) -> CliResult {
         request = request.with_max_price_per_hour(max);
     }
     if let Some(location) = &args.location {
-        request = request.with_location(location);
+        request = request.with_location(cx.location_pattern(location)?);
     }
 
     let plan = plan(catalog, &request, SystemTime::now());
@@ -137,7 +137,7 @@ fn print_table(cx: &Context, plan: &Plan) -> CliResult {
             .map(|(i, offer)| offer_row(i + 1, offer))
             .collect();
         let header = [
-            "#", "provider", "location", "zone", "type", "nodes", "per node", "total/h",
+            "#", "provider", "location", "zone", "type", "nodes", "per node", "total",
         ];
         table(&header, rows)
     };
@@ -153,8 +153,8 @@ fn print_table(cx: &Context, plan: &Plan) -> CliResult {
     }
     if !by_reason.is_empty() {
         text.push_str(&format!(
-            "\n\nrejected {} candidate(s):",
-            plan.rejected.len()
+            "\n\nrejected {}:",
+            plural(plan.rejected.len() as u64, "candidate", "candidates")
         ));
         for (reason, ids) in &by_reason {
             let examples: Vec<&str> = ids.iter().take(EXAMPLES).map(String::as_str).collect();
@@ -179,7 +179,7 @@ fn offer_row(rank: usize, offer: &Offer) -> Vec<String> {
         t.id.zone().map_or_else(|| "-".into(), ToString::to_string),
         t.name().to_owned(),
         offer.nodes.to_string(),
-        format!("{}{spot}", PriceView::from(offer.price_per_node).short()),
-        PriceView::from(offer.total_price_per_hour).short(),
+        format!("{}{spot}", PriceView::from(offer.price_per_node).per_hour()),
+        PriceView::from(offer.total_price_per_hour).per_hour(),
     ]
 }

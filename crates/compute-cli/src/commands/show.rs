@@ -2,13 +2,13 @@
 
 use serde::Serialize;
 
-use super::{find_instance, instance_views, prices};
+use super::{find_instance, instance_views, priced, prices};
 use crate::{
     cli::ShowArgs,
     context::Context,
     error::{CliError, CliResult},
     output::{JSON_VERSION, details},
-    views::{InstanceView, age, show_ip},
+    views::{InstanceView, PriceView, age, show_ip},
 };
 use compute_provider::ListInstances;
 use compute_types::{ErrorKind, InstanceId};
@@ -51,7 +51,9 @@ pub(super) fn run(cx: &Context, args: &ShowArgs) -> CliResult {
         Ok((instance, prices))
     })?;
 
-    let view = instance_views(std::slice::from_ref(&instance), &prices)
+    let instances = std::slice::from_ref(&instance);
+    let prices = priced(cx, instances, &prices);
+    let view = instance_views(instances, &prices)
         .pop()
         .ok_or_else(|| CliError::failed("no view of the instance"))?;
     if cx.out.is_json() {
@@ -86,10 +88,10 @@ fn describe(v: &InstanceView) -> String {
         ("public ip", show_ip(v.public_ip)),
         ("spot", if v.spot { "yes" } else { "no" }.into()),
         (
-            "price/h",
+            "price",
             v.price
                 .as_ref()
-                .map_or_else(|| "-".into(), |p| format!("{} {}", p.amount, p.currency)),
+                .map_or_else(|| "-".into(), PriceView::per_hour),
         ),
         ("created", v.created_at.to_rfc3339()),
         ("age", age(v.age_seconds)),

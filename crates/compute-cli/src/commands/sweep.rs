@@ -4,7 +4,7 @@ use std::{collections::BTreeSet, time::Duration};
 
 use serde::Serialize;
 
-use super::{instance_views, prices};
+use super::{instance_views, priced, prices};
 use crate::{
     cli::SweepArgs,
     context::Context,
@@ -12,7 +12,7 @@ use crate::{
     inventory::ClusterState,
     output::{JSON_VERSION, table},
     progress,
-    views::InstanceView,
+    views::{InstanceView, plural},
 };
 use compute_provider::{ListInstances, SweepOptions, sweep_orphans, wait_until_all_gone};
 use compute_types::{InstanceId, RefId};
@@ -72,6 +72,7 @@ pub(super) fn run(cx: &Context, args: &SweepArgs) -> CliResult {
     })?;
     drop(locked);
 
+    let prices = priced(cx, &report.orphans, &prices);
     let views = instance_views(&report.orphans, &prices);
     let failed: Vec<FailedJson> = report
         .failed
@@ -96,8 +97,8 @@ pub(super) fn run(cx: &Context, args: &SweepArgs) -> CliResult {
     match failed.first() {
         None => Ok(()),
         Some(first) => Err(CliError::failed(format!(
-            "{} orphan(s) could not be terminated; first: {}: {}",
-            failed.len(),
+            "{} could not be terminated; first: {}: {}",
+            plural(failed.len() as u64, "orphan", "orphans"),
             first.id,
             first.error
         ))),
@@ -117,12 +118,16 @@ fn print_table(
     let rows = views.iter().map(InstanceView::row).collect();
     cx.out.text(&table(&InstanceView::HEADER, rows))?;
     if yes {
-        eprintln!("terminated {} orphan(s)", terminated.len());
+        eprintln!(
+            "terminated {}",
+            plural(terminated.len() as u64, "orphan", "orphans")
+        );
     } else {
         eprintln!(
-            "{} orphan(s) found; nothing was terminated (run `computectl sweep --yes` to \
-             terminate them)",
-            views.len()
+            "{} found; nothing was terminated (run `computectl sweep --yes` to terminate \
+             {})",
+            plural(views.len() as u64, "orphan", "orphans"),
+            if views.len() == 1 { "it" } else { "them" }
         );
     }
     Ok(())

@@ -10,7 +10,7 @@ use crate::{
     views::TypeView,
 };
 use compute_catalog::{Catalog, Query, SortBy};
-use compute_types::{Bytes, Price};
+use compute_types::Price;
 
 /// The JSON document of `types`.
 #[derive(Debug, Serialize)]
@@ -27,7 +27,8 @@ struct TypesJson {
 /// answers in milliseconds.
 pub(super) fn run(cx: &Context, args: &TypesArgs) -> CliResult {
     let catalog = cx.catalog()?;
-    let query = query(catalog, args)?;
+    let query = query(cx, catalog, args)?;
+    cx.warn_if_stale()?;
 
     let views: Vec<TypeView> = catalog
         .query(&query)
@@ -57,7 +58,7 @@ pub(super) fn run(cx: &Context, args: &TypesArgs) -> CliResult {
 }
 
 /// Builds the catalog query from the arguments, checking each one.
-fn query(catalog: &Catalog, args: &TypesArgs) -> CliResult<Query> {
+fn query(cx: &Context, catalog: &Catalog, args: &TypesArgs) -> CliResult<Query> {
     let sort = match args.sort {
         SortKey::Price => SortBy::Price,
         SortKey::PricePerGpu => SortBy::PricePerGpu,
@@ -71,11 +72,11 @@ fn query(catalog: &Catalog, args: &TypesArgs) -> CliResult<Query> {
     if let Some(n) = args.gpus {
         query = query.gpu_count(n);
     }
-    if let Some(text) = &args.min_gpu_memory {
-        query = query.min_gpu_memory(Bytes::parse_field("--min-gpu-memory", text)?);
+    if let Some(size) = args.min_gpu_memory {
+        query = query.min_gpu_memory(size);
     }
     if let Some(location) = &args.location {
-        query = query.location(location);
+        query = query.location(cx.location_pattern(location)?);
     }
     if let Some(text) = &args.max_price {
         query = query.max_price(Price::parse_field("--max-price", text)?);

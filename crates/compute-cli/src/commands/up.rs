@@ -16,7 +16,7 @@ use chrono::Utc;
 use ipnet::IpNet;
 use serde::Serialize;
 
-use super::{Prices, instance_views, price_of, prices};
+use super::{check_cluster_name, instance_views, priced, prices};
 use crate::{
     cli::UpArgs,
     context::Context,
@@ -24,12 +24,11 @@ use crate::{
     inventory::{ClusterSpec, ClusterState},
     output::{JSON_VERSION, table},
     progress,
-    views::{InstanceView, PriceView},
+    views::{InstanceView, PriceView, plural},
 };
 use compute_net::{ClusterContext, Severity, lint, normalize};
 use compute_provider::{
     CreateInstance, GroupError, GroupEvent, GroupOptions, Provider, PublicKey, create_group,
-    validate_cluster_name,
 };
 use compute_types::{
     Error, FirewallRule, FirewallRules, Instance, InstanceType, InstanceTypeId, LocationId, Price,
@@ -37,6 +36,9 @@ use compute_types::{
 };
 
 mod choose;
+
+/// Longest node name: a DNS label.
+const MAX_NODE_NAME_LEN: usize = 63;
 
 /// The inputs of `up`, checked.
 #[derive(Debug)]
@@ -73,12 +75,15 @@ struct ClusterJson {
     rules: Vec<String>,
     ssh_key_fingerprint: Option<String>,
     subnets: Vec<IpNet>,
+    /// The `--catalog` file the type was chosen from; null for the built-in catalog.
+    catalog: Option<String>,
 }
 
 /// Brings the cluster up, or confirms it is up with the same spec.
 pub(super) fn run(cx: &Context, args: &UpArgs) -> CliResult {
     // Everything is checked before anything is created.
-    let input = validate(args)?;
+    let input = validate(cx, args)?;
+    cx.warn_if_stale()?;
     let provider = cx.provider()?;
     let chosen = choose::instance_type(cx, &provider, args, input.location.as_ref())?;
     if let Some(note) = &chosen.note {
@@ -87,7 +92,7 @@ pub(super) fn run(cx: &Context, args: &UpArgs) -> CliResult {
     let notes = notes(&input);
     warn_about_rules(&input)?;
 
-    let wanted = spec_of(&input, &chosen.instance_type)?;
+    let wanted = spec_of(cx, &input, &chosen.instance_type)?;
     let is_new = record(cx, &input.cluster, &wanted)?;
     let requests = requests(&input, &chosen.instance_type.id, &wanted.node_ref_ids);
 
@@ -100,18 +105,20 @@ pub(super) fn run(cx: &Context, args: &UpArgs) -> CliResult {
     let changed = created.load(Ordering::Relaxed) > 0;
 
     let prices = cx.block_on(async { Ok(prices(&*provider, &instances).await) })?;
-    let total = total_price(&instances, &prices);
+    let prices = priced(cx, &instances, &prices);
+    let total = total_price(&prices);
     let views = instance_views(&instances, &prices);
     report(cx, &input.cluster, &spec, views, total, changed, notes)
 }
 
 /// Checks the cluster name, node count, rules, key file and location.
-fn validate(args: &UpArgs) -> CliResult<Input> {
-    validate_cluster_name(&args.cluster)?;
+fn validate(cx: &Context, args: &UpArgs) -> CliResult<Input> {
+    check_cluster_name(&args.cluster)?;
     if args.nodes == 0 {
         return Err(CliError::usage("--nodes must be at least 1")
             .with_hint("e.g. --nodes 2 for a two-node cluster"));
     }
+    check_node_names(&args.cluster, args.nodes)?;
     let rules = args
         .allow
         .iter()
@@ -131,7 +138,7 @@ fn validate(args: &UpArgs) -> CliResult<Input> {
     let location = args
         .location
         .as_deref()
-        .map(|l| LocationId::new(l).map_err(CliError::from))
+        .map(|l| cx.location(l))
         .transpose()?;
 
     Ok(Input {
@@ -141,6 +148,24 @@ fn validate(args: &UpArgs) -> CliResult<Input> {
         key,
         location,
     })
+}
+
+/// Checks that every node name `<cluster>-<index>` fits in a DNS label (63 characters),
+/// so a provider can use it as a host name.
+fn check_node_names(cluster: &str, nodes: u32) -> CliResult {
+    let longest_index = (nodes - 1).to_string().len();
+    let room = MAX_NODE_NAME_LEN - 1 - longest_index;
+    if cluster.len() <= room {
+        return Ok(());
+    }
+    Err(CliError::usage(format!(
+        "--cluster: `{cluster}` is {} characters; node names `<cluster>-<index>` must fit in \
+         a DNS label of {MAX_NODE_NAME_LEN} characters, so with {} the cluster name may have \
+         at most {room}",
+        cluster.len(),
+        plural(u64::from(nodes), "node", "nodes"),
+    ))
+    .with_hint("pick a shorter cluster name"))
 }
 
 /// Reads an OpenSSH public key file; the key's text never appears in errors.
@@ -203,8 +228,8 @@ fn warn_about_rules(input: &Input) -> CliResult {
     Ok(())
 }
 
-/// The spec `up` wants to record.
-fn spec_of(input: &Input, instance_type: &InstanceType) -> CliResult<ClusterSpec> {
+/// The spec `up` wants to record, with the catalog the type was chosen from.
+fn spec_of(cx: &Context, input: &Input, instance_type: &InstanceType) -> CliResult<ClusterSpec> {
     Ok(ClusterSpec {
         state: ClusterState::Creating,
         nodes: input.nodes,
@@ -215,6 +240,7 @@ fn spec_of(input: &Input, instance_type: &InstanceType) -> CliResult<ClusterSpec
         subnets: Vec::new(),
         node_ref_ids: ClusterSpec::node_ref_ids(&input.cluster, input.nodes)?,
         created_at: Utc::now(),
+        catalog: cx.catalog_path(),
     })
 }
 
@@ -315,7 +341,10 @@ fn on_event(bar: &indicatif::ProgressBar, created: &AtomicUsize, event: &GroupEv
             bar.set_message(format!("{ref_id} failed ({kind})"));
         }
         GroupEvent::RollingBack { instances } => {
-            bar.set_message(format!("rolling back {instances} node(s)"));
+            bar.set_message(format!(
+                "rolling back {}",
+                plural(*instances as u64, "node", "nodes")
+            ));
         }
         GroupEvent::Removed { instance_id } => {
             bar.set_message(format!("removed {instance_id}"));
@@ -344,13 +373,16 @@ fn after_failure(cx: &Context, name: &str, is_new: bool, err: GroupError) -> Cli
     }
 
     let message = format!("cluster {name} is not up: {}", summarize(&err));
-    let code = CliError::from(Error::from(err));
-    let err = if code.code() == crate::error::EXIT_USAGE {
+    let refused = is_refused(&err);
+    let converted = CliError::from(Error::from(err));
+    let err = if converted.code() == crate::error::EXIT_USAGE {
         CliError::usage(message)
     } else {
         CliError::failed(message)
     };
-    if clean {
+    if refused && let Some(hint) = converted.hint() {
+        err.with_hint(hint)
+    } else if clean {
         err.with_hint("nothing was left behind; fix the cause and run `up` again")
     } else {
         err.with_hint(format!(
@@ -359,13 +391,22 @@ fn after_failure(cx: &Context, name: &str, is_new: bool, err: GroupError) -> Cli
     }
 }
 
+/// True when the group was refused before any node was started (e.g. by the quota
+/// preflight), so nothing was created.
+fn is_refused(err: &GroupError) -> bool {
+    err.failures().is_empty() && err.rolled_back().is_empty() && err.unresolved().is_empty()
+}
+
 /// Says what failed and what was cleaned up, listing ids only when they are few.
 fn summarize(err: &GroupError) -> String {
+    if is_refused(err) {
+        return format!("{}; nothing was created", err.cause());
+    }
     let failures = err.failures();
     let mut text = match failures.first() {
         Some((ref_id, first)) => format!(
-            "{} node(s) failed, first {ref_id}: {}: {}",
-            failures.len(),
+            "{} failed, first {ref_id}: {}: {}",
+            plural(failures.len() as u64, "node", "nodes"),
             first.kind(),
             first.message()
         ),
@@ -384,13 +425,14 @@ fn summarize(err: &GroupError) -> String {
     text
 }
 
-/// `3 node(s) [i-1, i-2, i-3]`, or only the count past ten.
+/// `3 nodes [i-1, i-2, i-3]`, or only the count past ten.
 fn ids<T: std::fmt::Display>(items: &[T]) -> String {
+    let count = plural(items.len() as u64, "node", "nodes");
     if items.is_empty() || items.len() > 10 {
-        return format!("{} node(s)", items.len());
+        return count;
     }
     let list: Vec<String> = items.iter().map(ToString::to_string).collect();
-    format!("{} node(s) [{}]", items.len(), list.join(", "))
+    format!("{count} [{}]", list.join(", "))
 }
 
 /// Marks the cluster up and records the subnets the provider reported.
@@ -449,6 +491,7 @@ fn report(
                 rules: spec.rules.iter().map(ToString::to_string).collect(),
                 ssh_key_fingerprint: spec.ssh_key_fingerprint.clone(),
                 subnets: spec.subnets.clone(),
+                catalog: spec.catalog.as_ref().map(|p| p.display().to_string()),
             },
             changed,
             nodes: views,
@@ -464,10 +507,9 @@ fn report(
     let mut text = table(&InstanceView::HEADER, rows);
     if let Some(total) = total {
         text.push_str(&format!(
-            "\ncluster {name}: {} node(s), {} {}/h in total",
-            views.len(),
-            total.amount,
-            total.currency
+            "\ncluster {name}: {}, {} in total",
+            plural(views.len() as u64, "node", "nodes"),
+            total.per_hour()
         ));
     }
     cx.out.text(&text)?;
@@ -478,10 +520,10 @@ fn report(
 }
 
 /// Sum of the nodes' prices, when every node has one in one currency.
-fn total_price(instances: &[Instance], prices: &Prices) -> Option<PriceView> {
+fn total_price(prices: &[Option<Price>]) -> Option<PriceView> {
     let mut total: Option<Price> = None;
-    for inst in instances {
-        let price = price_of(inst, prices)?;
+    for price in prices {
+        let price = (*price)?;
         total = Some(match total {
             None => price,
             Some(t) => t.checked_add(price).ok()?,

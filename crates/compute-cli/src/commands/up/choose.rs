@@ -8,7 +8,7 @@ use crate::{
     commands::types::check_gpu,
     context::Context,
     error::{CliError, CliResult},
-    views::PriceView,
+    views::{PriceView, plural},
 };
 use compute_catalog::{PlanRequest, plan};
 use compute_provider::{InstanceTypeFilter, Provider};
@@ -51,8 +51,8 @@ fn by_type(
     let exact: Option<InstanceTypeId> = if text.contains('/') {
         Some(text.parse().map_err(|e| {
             CliError::from(e).with_hint(
-                "--type takes a type name such as gpu_8x_h100_sxm5, or a full id \
-             provider/location/zone/name",
+                "--type takes a type name such as gpu-8x-h100-sxm, or a full id \
+                 provider/location/zone/name",
             )
         })?)
     } else {
@@ -97,7 +97,7 @@ fn by_type(
             chosen.location(),
             chosen
                 .instance_price(false)
-                .map(|p| format!(", {} per node", PriceView::from(p).short()))
+                .map(|p| format!(", {} per node", PriceView::from(p).per_hour()))
                 .unwrap_or_default()
         )
     });
@@ -126,19 +126,25 @@ fn by_gpu(
     let Some(best) = plan.best() else {
         let place = location.map(|l| format!(" in {l}")).unwrap_or_default();
         return Err(CliError::usage(format!(
-            "no instance type has {per_node} {gpu} GPU(s) per node{place}"
+            "no instance type has {} per node{place}",
+            plural(
+                u64::from(per_node),
+                &format!("{gpu} GPU"),
+                &format!("{gpu} GPUs")
+            )
         ))
         .with_hint(format!(
             "see why with `computectl plan --gpu {gpu} --gpus-per-node {per_node} --nodes {nodes}`"
         )));
     };
     let note = format!(
-        "picked {} in {} from {}: the cheapest {per_node}x {gpu} ({} per node, {} for {nodes})",
+        "picked {} in {} from {}: the cheapest {per_node}x {gpu} ({} per node, {} for {})",
         best.instance_type.name(),
         best.instance_type.location(),
         best.instance_type.provider(),
-        PriceView::from(best.price_per_node).short(),
-        PriceView::from(best.total_price_per_hour).short(),
+        PriceView::from(best.price_per_node).per_hour(),
+        PriceView::from(best.total_price_per_hour).per_hour(),
+        plural(u64::from(nodes), "node", "nodes"),
     );
     Ok(Choice {
         instance_type: best.instance_type.clone(),
