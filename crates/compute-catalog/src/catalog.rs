@@ -170,9 +170,14 @@ impl Catalog {
     /// # Errors
     /// [`ErrorKind::InvalidRequest`] naming `catalog` for malformed JSON, an invalid value
     /// (ids, prices and sizes are validated), an unknown format version or a repeated id.
+    /// Messages give the line and column, never the text found there.
     pub fn from_json(text: &str) -> Result<Self> {
-        let file: CatalogFile = serde_json::from_str(text)
-            .map_err(|e| Error::invalid("catalog", format!("not a JSON catalog: {e}")))?;
+        let file: CatalogFile = serde_json::from_str(text).map_err(|e| {
+            Error::invalid(
+                "catalog",
+                format!("not a JSON catalog: {}", json_problem(&e)),
+            )
+        })?;
         if file.format != FORMAT_VERSION {
             return Err(Error::invalid(
                 "catalog",
@@ -526,6 +531,30 @@ fn part_into(part: Catalog, shown: &str, catalog: &mut Catalog, report: &mut Loa
     }
 }
 
+/// Says what is wrong with a JSON catalog by position, never quoting it: serde's own text for
+/// a bad value quotes the value, and the file may be the wrong one, holding secrets.
+fn json_problem(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+
+    let at = format!("line {} column {}", e.line(), e.column());
+    match e.classify() {
+        Category::Io => format!("cannot be read ({at})"),
+        Category::Syntax => format!("syntax error at {at}"),
+        Category::Eof => format!("the text ends early, at {at}"),
+        Category::Data => {
+            // A missing field is named by our schema, not by the file, so it may be shown.
+            let text = e.to_string();
+            let field = text
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next());
+            match field {
+                Some(field) => format!("no `{field}` field ({at})"),
+                None => format!("a value does not fit the catalog format at {at}"),
+            }
+        }
+    }
+}
+
 fn io_error(path: &Path, e: std::io::Error) -> Error {
     let kind = match e.kind() {
         std::io::ErrorKind::NotFound => ErrorKind::NotFound,
@@ -623,6 +652,29 @@ mod tests {
         }
         let bad_price = dup.replace(r#""vcpus": 1},"#, r#""vcpus": 1, "price": "-1"},"#);
         assert!(Catalog::from_json(&bad_price).is_err());
+    }
+
+    #[test]
+    fn json_errors_never_quote_the_file() {
+        let secret = "sk_live_9f8e7d6c5b4a";
+        let bad = [
+            format!(r#"{{"format": "{secret}", "source": "", "instance_types": []}}"#),
+            format!(r#"{{"format": 1, "source": "", "instance_types": [{{"id": "{secret}"}}]}}"#),
+            format!(r#"{{"{secret}": 1}}"#),
+            format!(r#"{{"format": 1, "source": "{secret}", "#),
+            format!(r#"{secret} = 1"#),
+        ];
+
+        for text in &bad {
+            let err = Catalog::from_json(text).unwrap_err();
+
+            assert_eq!(err.field(), Some("catalog"));
+            assert!(!err.to_string().contains(secret), "{err}");
+            assert!(!format!("{err:?}").contains(secret), "{err:?}");
+            assert!(err.message().contains("line 1 column"), "{err}");
+        }
+        let missing = Catalog::from_json(r#"{"source": ""}"#).unwrap_err();
+        assert!(missing.message().contains("no `format` field"), "{missing}");
     }
 
     #[test]

@@ -63,6 +63,13 @@ const MARKETPLACES: &[&str] = &["vast"];
 /// - **Marketplaces** (`vast`): `variable_price` and `is_container` are set.
 /// - **Duplicates** (an id already read): the first row wins; the later one is skipped with
 ///   reason `duplicate`, naming the first one's line.
+///
+/// # What messages show
+///
+/// A catalog path may name the wrong file, one holding secrets, so no error and no warning
+/// quotes the header or a value that failed a rule. They name the file, the line, the
+/// column and the rule (`x.csv:7: skipped (invalid price): \`Price\` is not …`). Only values
+/// the catalog keeps (an instance type id, a GPU model name) are quoted.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct CsvOptions {
@@ -142,7 +149,7 @@ pub(crate) fn read_into<R: Read>(
             Err(e) if is_io(&e) => return Err(read_error(file, &e)),
             Err(e) => {
                 reader.report.rows_read += 1;
-                let msg = format!("cannot read the record: {e}");
+                let msg = record_problem(&e);
                 reader
                     .report
                     .skip(file, Some(line), SkipReason::Unreadable, msg);
@@ -159,8 +166,29 @@ fn is_io(e: &csv::Error) -> bool {
     matches!(e.kind(), csv::ErrorKind::Io(_))
 }
 
+/// Describes a file that cannot be read, by position and kind only: the CSV error's own
+/// text could quote the file.
 fn read_error(file: &str, e: &csv::Error) -> Error {
-    Error::invalid("catalog", format!("cannot read `{file}`: {e}"))
+    if let csv::ErrorKind::Io(io) = e.kind() {
+        let msg = format!("cannot read `{file}`: {}", io.kind());
+        return Error::invalid("catalog", msg);
+    }
+    let line = e.position().map_or(1, csv::Position::line);
+    let msg = format!("`{file}` line {line}: {}", record_problem(e));
+    Error::invalid("catalog", msg)
+}
+
+/// Says what is wrong with a CSV record without quoting it.
+fn record_problem(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Utf8 { err, .. } => {
+            format!("field {} is not UTF-8", err.field() + 1)
+        }
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("{len} fields, the header has {expected_len}"),
+        _ => "not a readable CSV record".to_owned(),
+    }
 }
 
 /// Column positions, found by header name (case and surrounding space ignored).
@@ -195,13 +223,14 @@ impl Columns {
             })
             .collect();
         let col = |name: &str| names.iter().position(|n| n.eq_ignore_ascii_case(name));
+        // The header is not quoted: a wrong file's first line may be a secret.
         let need = |name: &str| {
             col(name).ok_or_else(|| {
                 Error::invalid(
                     "catalog",
                     format!(
-                        "`{file}` has no `{name}` column (header: {})",
-                        names.join(",")
+                        "`{file}` line 1: the header has no `{name}` column; a catalog needs \
+                         `InstanceType`, `Region` and `Price` or `SpotPrice`"
                     ),
                 )
             })
@@ -227,7 +256,9 @@ impl Columns {
         if columns.price.is_none() && columns.spot.is_none() {
             return Err(Error::invalid(
                 "catalog",
-                format!("`{file}` has neither a `Price` nor a `SpotPrice` column"),
+                format!(
+                    "`{file}` line 1: the header has neither a `Price` nor a `SpotPrice` column"
+                ),
             ));
         }
         Ok(columns)
@@ -364,7 +395,7 @@ impl<'a> RowReader<'a> {
         let id = InstanceTypeId::builder(self.options.provider.as_str(), region, &type_name)
             .maybe_zone(zone)
             .build()
-            .map_err(|e| (SkipReason::InvalidId, e.to_string()))?;
+            .map_err(|e| (SkipReason::InvalidId, id_problem(&e)))?;
 
         let (vcpus, memory) = match scope {
             PriceScope::AcceleratorsOnly => (0, Bytes::ZERO),
@@ -434,7 +465,7 @@ impl<'a> RowReader<'a> {
             info.count
         } else {
             Some(whole(count_text).ok_or_else(|| {
-                let msg = format!("`AcceleratorCount` `{count_text}` is not a whole number");
+                let msg = "`AcceleratorCount` is not a whole, non-negative number".to_owned();
                 (SkipReason::InvalidNumber, msg)
             })?)
         };
@@ -445,7 +476,7 @@ impl<'a> RowReader<'a> {
                 return Err((SkipReason::MissingValue, msg));
             }
             (false, 0) => {
-                let msg = format!("accelerator `{raw}` with no count");
+                let msg = "`AcceleratorCount` is missing or 0 for a named accelerator".to_owned();
                 return Err((SkipReason::InvalidNumber, msg));
             }
             (false, n) => u32::try_from(n).map_err(|_| {
@@ -469,9 +500,10 @@ impl<'a> RowReader<'a> {
             }
         };
         if !gpu.known {
+            // The name kept in the catalog, not the cell as written.
             notes.push((
                 WarningKind::UnknownGpu,
-                format!("GPU `{raw}` is not a known model"),
+                format!("GPU `{}` is not a known model", gpu.model),
             ));
             if let Some(maker) = &info.manufacturer {
                 gpu.manufacturer = compute_types::Manufacturer::from(maker.as_str());
@@ -576,12 +608,26 @@ fn read_price(text: &str, column: &str) -> std::result::Result<Option<Price>, Sk
     if text.is_empty() {
         return Ok(None);
     }
-    Price::parse_field(column, text).map(Some).map_err(|e| {
-        (
-            SkipReason::InvalidPrice,
-            format!("`{column}` {}", e.message()),
-        )
+    // The parser's message may quote the text, so the rule is stated here instead.
+    Price::parse_field(column, text).map(Some).map_err(|_| {
+        let msg = format!(
+            "`{column}` is not a non-negative decimal amount with an optional currency code"
+        );
+        (SkipReason::InvalidPrice, msg)
     })
+}
+
+/// Says which part of an instance type id broke which rule, naming the column it came from.
+fn id_problem(e: &Error) -> String {
+    let column = match e.field() {
+        Some("instance_type") => "InstanceType",
+        Some("location") => "Region",
+        Some("zone") => "AvailabilityZone",
+        Some("provider") => "provider (the file name)",
+        _ => "id",
+    };
+    // Id rules name the part and the rule, never the value.
+    format!("`{column}` {}", e.message())
 }
 
 /// Reads `8`, `8.0` or ` 8 ` as 8; refuses fractions, negatives and junk.
@@ -600,10 +646,9 @@ fn host_size(cols: &Columns, f: &[&str], notes: &mut Vec<(WarningKind, String)>)
         whole(get(i)).and_then(|v| u32::try_from(v).ok())
     });
     let vcpus = vcpus.unwrap_or_else(|| {
-        let text = cols.vcpus.map_or("", get);
         notes.push((
             WarningKind::HostSize,
-            format!("`vCPUs` `{text}` unreadable; 0"),
+            "`vCPUs` is not a whole, non-negative number; read as 0".to_owned(),
         ));
         0
     });
@@ -616,10 +661,9 @@ fn host_size(cols: &Columns, f: &[&str], notes: &mut Vec<(WarningKind, String)>)
         u64::try_from(bytes.round()).ok().map(Bytes::new)
     });
     let memory = memory.unwrap_or_else(|| {
-        let text = cols.memory.map_or("", get);
         notes.push((
             WarningKind::HostSize,
-            format!("`MemoryGiB` `{text}` unreadable; 0"),
+            "`MemoryGiB` is not a non-negative number; read as 0".to_owned(),
         ));
         Bytes::ZERO
     });
@@ -634,7 +678,10 @@ fn architecture(
     if !text.is_empty() {
         match text.parse::<Architecture>() {
             Ok(arch) => return vec![arch],
-            Err(e) => notes.push((WarningKind::OptionalColumn, e.message().to_owned())),
+            Err(_) => notes.push((
+                WarningKind::OptionalColumn,
+                "`Arch` is not x86_64 or arm64; no architecture set".to_owned(),
+            )),
         }
     }
     accel
@@ -657,8 +704,9 @@ fn local_disks(
         .and_then(|c| u32::try_from(c).ok())
         .zip(whole(size).map(Bytes::gb));
     let Some((count, size)) = parsed else {
-        let msg = format!("local disks `{count}` × `{size}` GB unreadable");
-        notes.push((WarningKind::OptionalColumn, msg));
+        let msg = "`LocalDiskCount` and `LocalDiskSize` are not whole, non-negative numbers; \
+                   no local disks set";
+        notes.push((WarningKind::OptionalColumn, msg.to_owned()));
         return None;
     };
     let mut disk = StorageOption::local(count, size);
@@ -948,13 +996,72 @@ mod tests {
         assert_eq!(err.field(), Some("catalog"));
         assert!(
             err.message()
-                .contains("`bad.csv` has no `InstanceType` column")
+                .contains("`bad.csv` line 1: the header has no `InstanceType` column")
         );
         assert!(
             no_price
                 .message()
                 .contains("neither a `Price` nor a `SpotPrice`")
         );
+    }
+
+    #[test]
+    fn errors_and_warnings_never_quote_the_file() {
+        let secret = "AKIAIOSFODNN7EXAMPLE";
+        let options = CsvOptions::new(ProviderId::new("x").unwrap()).with_file_name("creds.csv");
+        let header_only = format!("aws_access_key_id,{secret}\nkey,{secret}\n");
+        let no_price = format!("InstanceType,Region,{secret}\na,r,{secret}\n");
+        // Every cell that breaks a rule holds the secret; the rows are skipped or warned about.
+        let rows = format!(
+            "InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,GpuInfo,Price,\
+             SpotPrice,Region,AvailabilityZone,Arch,LocalDiskCount,LocalDiskSize\n\
+             a,H100,{secret},8,64,,1,,r,,,,\n\
+             b,H100,1,8,64,,{secret},,r,,,,\n\
+             c,H100,1,8,64,,1,{secret},r,,,,\n\
+             d,H100,1,8,64,,1,,{secret}\u{7},,,,\n\
+             e,H100,1,8,64,,1,,r,{secret}\u{7},,,\n\
+             f,H100,1,{secret},{secret},,1,,r,,{secret},{secret},{secret}\n\
+             g,H100,1,8,64,\"{{'Gpus': [{{'Name': {secret}}}]}}\",1,,r,,,,\n\
+             h,{secret},0,8,64,,1,,r,,,,\n\
+             i,H100,1,8,64,\"{{'Gpus': [{{'Count': 1{secret}}}]}}\",1,,r,,,,\n\
+             \"{secret}\n"
+        );
+
+        let mut catalog = Catalog::new("test", None);
+        let errors = [
+            read_into(header_only.as_bytes(), &options, &mut catalog).unwrap_err(),
+            read_into(no_price.as_bytes(), &options, &mut catalog).unwrap_err(),
+        ];
+        let report = read_into(rows.as_bytes(), &options, &mut catalog).unwrap();
+
+        for err in &errors {
+            assert!(!err.to_string().contains(secret), "{err}");
+            assert!(!format!("{err:?}").contains(secret), "{err:?}");
+            assert!(err.message().contains("`creds.csv` line 1"), "{err}");
+        }
+        assert!(errors[0].message().contains("no `InstanceType` column"));
+        assert!(!report.to_string().contains(secret), "{report}");
+        assert!(!format!("{report:?}").contains(secret), "{report:?}");
+        assert_eq!(report.rows_read, 10);
+        let lines: Vec<Option<u64>> = report.warnings.iter().map(|w| w.line).collect();
+        for line in 2..=10 {
+            assert!(
+                lines.contains(&Some(line)),
+                "no warning for line {line}: {report}"
+            );
+        }
+        let shown = report.to_string();
+        for named in [
+            "`AcceleratorCount`",
+            "`Price`",
+            "`SpotPrice`",
+            "`Region`",
+            "`AvailabilityZone`",
+            "`vCPUs`",
+            "`Arch`",
+        ] {
+            assert!(shown.contains(named), "{named} not named in {report}");
+        }
     }
 
     #[test]

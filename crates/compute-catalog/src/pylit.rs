@@ -114,7 +114,7 @@ impl Parser<'_> {
             Some(q @ (b'\'' | b'"')) => self.string(q).map(PyValue::Str),
             Some(b'-' | b'+' | b'.' | b'0'..=b'9') => self.number(),
             Some(c) if c.is_ascii_alphabetic() => self.word(),
-            Some(c) => Err(format!("unexpected `{}` at byte {}", c as char, self.pos)),
+            Some(_) => Err(format!("unexpected character at byte {}", self.pos)),
             None => Err("unexpected end of text".to_owned()),
         }
     }
@@ -200,7 +200,7 @@ impl Parser<'_> {
                 let code = u8::from_str_radix(hex, 16).map_err(|_| "bad \\x escape")?;
                 char::from(code)
             }
-            other => return Err(format!("unknown escape `\\{}`", other as char)),
+            _ => return Err(format!("unknown escape at byte {}", self.pos - 1)),
         })
     }
 
@@ -220,7 +220,7 @@ impl Parser<'_> {
         }
         match text.parse::<f64>() {
             Ok(x) if x.is_finite() => Ok(PyValue::Float(x)),
-            _ => Err(format!("`{text}` is not a number")),
+            _ => Err(format!("malformed number at byte {start}")),
         }
     }
 
@@ -237,7 +237,7 @@ impl Parser<'_> {
             "None" | "null" => Ok(PyValue::None),
             "True" | "true" => Ok(PyValue::Bool(true)),
             "False" | "false" => Ok(PyValue::Bool(false)),
-            other => Err(format!("unknown name `{other}`")),
+            _ => Err(format!("unknown name at byte {start}")),
         }
     }
 

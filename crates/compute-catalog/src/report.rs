@@ -93,7 +93,9 @@ pub struct LoadWarning {
     pub line: Option<u64>,
     /// What kind of problem.
     pub kind: WarningKind,
-    /// Details, lower case, naming the offending value.
+    /// Details, lower case: the column and the rule it broke. A value is quoted only when
+    /// the catalog keeps it (an instance type id, a GPU model name), never one that broke a
+    /// rule, since the file may be the wrong one and hold secrets.
     pub message: String,
 }
 
