@@ -19,6 +19,7 @@ use crate::{
     country,
     csv_load::{self, CsvOptions},
     gpu::{GpuModel, NormalizedGpu, normalize_data_gpu},
+    query::LocationFilter,
     report::{LoadReport, SkipReason},
 };
 
@@ -350,6 +351,25 @@ impl Catalog {
         self.gpus.iter().flatten().any(|g| g.model == key.name)
     }
 
+    /// Returns true when the catalog has a location matching `location`, of `provider` when
+    /// one is given.
+    ///
+    /// `location` is read as queries read it ([`LocationFilter::parse`]): a name exactly
+    /// (`us-east-1`, `Oregon, US, NA`), or a prefix ending in `*` (`us-*`) that matches at
+    /// least one name. Locations of instance types and those a JSON catalog declares count.
+    /// Use it to reject an unknown location up front instead of planning to an empty answer.
+    pub fn knows_location(&self, provider: Option<&ProviderId>, location: &str) -> bool {
+        let filter = LocationFilter::parse(location);
+        let of_provider = |p: &ProviderId| provider.is_none_or(|want| want == p);
+        self.types
+            .iter()
+            .any(|t| of_provider(t.provider()) && filter.matches(t.location().as_str()))
+            || self
+                .declared
+                .iter()
+                .any(|(p, loc)| of_provider(p) && filter.matches(loc.name.as_str()))
+    }
+
     /// Returns every distinct GPU (model, memory, form factor) in the catalog, sorted.
     pub fn gpu_models(&self) -> Vec<GpuModel> {
         let mut models: Vec<GpuModel> =
@@ -675,6 +695,31 @@ mod tests {
         }
         let missing = Catalog::from_json(r#"{"source": ""}"#).unwrap_err();
         assert!(missing.message().contains("no `format` field"), "{missing}");
+    }
+
+    #[test]
+    fn knows_location_by_name_prefix_and_provider() {
+        let catalog = Catalog::builtin();
+        let fake = ProviderId::new("fake").unwrap();
+        let aws = ProviderId::new("aws").unwrap();
+        let declared = r#"{"format": 1, "source": "t", "instance_types": [],
+            "locations": [{"provider": "acme", "name": "moon-1", "available": true}]}"#;
+        let declared = Catalog::from_json(declared).unwrap();
+        let acme = ProviderId::new("acme").unwrap();
+
+        assert!(catalog.knows_location(None, "us-east-1"));
+        assert!(catalog.knows_location(Some(&fake), "eu-central-1"));
+        assert!(catalog.knows_location(Some(&fake), "us-*"));
+        assert!(
+            !catalog.knows_location(None, "us-east"),
+            "not a prefix without `*`"
+        );
+        assert!(!catalog.knows_location(None, "mars-1"));
+        assert!(!catalog.knows_location(None, "mars-*"));
+        assert!(!catalog.knows_location(None, ""));
+        assert!(!catalog.knows_location(Some(&aws), "us-east-1"));
+        assert!(declared.knows_location(Some(&acme), "moon-1"));
+        assert!(!declared.knows_location(Some(&fake), "moon-1"));
     }
 
     #[test]
