@@ -56,7 +56,8 @@ impl LocationFilter {
 ///
 /// Prices are the instance's own price for the chosen market (on-demand unless
 /// [`spot`](Self::spot)); a type whose price covers the accelerators only has no instance
-/// price, so it fails [`max_price`](Self::max_price) and sorts last. Memory filters use the
+/// price, so it fails [`max_price`](Self::max_price) and sorts last. A spot query keeps only
+/// types offered as spot (with a spot price). Memory filters use the
 /// nominal per-GPU size (an H100 80GB counts 80 GiB on every cloud), and a type whose GPU
 /// memory is unknown fails them. An architecture filter passes only types that list it.
 ///
@@ -95,7 +96,7 @@ pub struct Query {
     pub architecture: Option<Architecture>,
     /// At most this price per hour.
     pub max_price: Option<Price>,
-    /// Use spot prices (and keep only types with a spot offer when a price filter is set).
+    /// Keep only types offered as spot, and use their spot prices.
     pub spot: bool,
     /// Only types marked available.
     pub available_only: bool,
@@ -179,7 +180,8 @@ impl Query {
         self
     }
 
-    /// Uses spot prices for filtering and sorting.
+    /// With `true`, keeps only types offered as spot (those with a spot price) and uses
+    /// spot prices for filtering and sorting.
     pub fn spot(mut self, spot: bool) -> Self {
         self.spot = spot;
         self
@@ -236,6 +238,9 @@ impl Query {
             return false;
         }
         if self.available_only && !t.available {
+            return false;
+        }
+        if self.spot && t.spot_price.is_none() {
             return false;
         }
         match (self.max_price, t.instance_price(self.spot)) {
@@ -371,18 +376,39 @@ mod tests {
                 .sort(SortBy::PricePerGpuGib)
                 .limit(1),
         );
-        let spot_sorted = catalog.query(&base.clone().gpu("A10").spot(true).sort(SortBy::Price));
+        let spot_a10 = catalog.query(&base.clone().gpu("A10").spot(true).sort(SortBy::Price));
+        let on_demand_a10 = catalog.query(&base.clone().gpu("A10"));
 
         assert_eq!(ids(&by_price), ["gpu-1x-rtx4090", "gpu-1x-rtx5090"]);
         assert_eq!(ids(&cheap_spot), ["gpu-1x-rtx4090"]);
         assert_eq!(per_gpu[0].name(), "gpu-8x-a100-40gb-sxm");
         assert_eq!(per_gpu.last().unwrap().name(), "gpu-8x-b200-sxm");
         assert_eq!(ids(&per_gib), ["gpu-1x-rtx4090"]);
-        assert_eq!(
-            ids(&spot_sorted),
-            ["gpu-1x-a10"],
-            "no spot price: kept, sorted last"
+        assert_eq!(ids(&on_demand_a10), ["gpu-1x-a10"]);
+        assert!(spot_a10.is_empty(), "the A10 has no spot price");
+    }
+
+    #[test]
+    fn spot_queries_keep_only_types_offered_as_spot() {
+        let catalog = Catalog::builtin();
+        let without_spot = catalog
+            .instance_types()
+            .iter()
+            .filter(|t| t.spot_price.is_none())
+            .count();
+
+        let spot = catalog.query(&Query::new().spot(true));
+        let sorted = catalog.query(&Query::new().spot(true).sort(SortBy::PricePerGpu));
+        let all = catalog.query(&Query::new());
+
+        assert!(
+            without_spot > 0,
+            "the test needs types without a spot price"
         );
+        assert!(!spot.is_empty());
+        assert!(spot.iter().all(|t| t.spot_price.is_some()));
+        assert_eq!(spot.len() + without_spot, all.len());
+        assert_eq!(sorted.len(), spot.len());
     }
 
     #[test]
