@@ -18,7 +18,10 @@ use serde::{Deserialize, Serialize};
 use crate::{
     country,
     csv_load::{self, CsvOptions},
-    gpu::{GpuModel, NormalizedGpu, normalize_data_gpu},
+    gpu::{
+        GpuModel, NormalizedGpu, edition_from_type_name, near_model, normalize_data_gpu,
+        normalize_gpu, unknown_gpu,
+    },
     query::LocationFilter,
     report::{LoadReport, SkipReason},
 };
@@ -231,7 +234,11 @@ impl Catalog {
     ///
     /// The first type with an id wins, so loading order decides between duplicates.
     pub fn insert(&mut self, instance_type: InstanceType) -> bool {
-        let gpu = instance_type.gpus.first().map(normalize_data_gpu);
+        let gpu = instance_type.gpus.first().map(|g| {
+            let mut gpu = normalize_data_gpu(g);
+            edition_from_type_name(&mut gpu, instance_type.name());
+            gpu
+        });
         self.insert_normalized(instance_type, gpu).is_none()
     }
 
@@ -328,8 +335,8 @@ impl Catalog {
 
     /// Returns the normalised GPU of the instance type with this id (its first GPU).
     ///
-    /// It is what the type's [`Gpu`](compute_types::Gpu) normalises to, so edition words
-    /// of the source name (`MEGA`, `WS`) are not kept.
+    /// It is what the type's [`Gpu`](compute_types::Gpu) normalises to, plus the model's
+    /// edition (`MEGA`, `WS`) that the source's GPU name or the type name states.
     pub fn gpu_of(&self, id: &InstanceTypeId) -> Option<&NormalizedGpu> {
         self.index.get(id).and_then(|&i| self.gpus[i].as_ref())
     }
@@ -342,13 +349,65 @@ impl Catalog {
 
     /// Returns true when the catalog lists at least one GPU of this model.
     ///
-    /// Memory and form factor in `model` are ignored: "does any H100 exist here". Use it to
-    /// tell a mistyped or absent model (invalid input) from a query that matched nothing.
+    /// The name must resolve as [`gpu_model`](Self::gpu_model) says, so `H200X` is never
+    /// taken for an H200. Memory and form factor in `model` are ignored ("does any H100
+    /// exist here"); an edition (`H100-MEGA`) must be listed too. Use it to tell a mistyped
+    /// or absent model (invalid input) from a query that matched nothing.
     pub fn knows_gpu(&self, model: &str) -> bool {
-        let Ok(key) = GpuModel::parse(model) else {
+        let Ok(key) = self.gpu_model(model) else {
             return false;
         };
-        self.gpus.iter().flatten().any(|g| g.model == key.name)
+        self.gpus.iter().flatten().any(|g| {
+            g.model == key.name
+                && key
+                    .edition
+                    .as_ref()
+                    .is_none_or(|e| g.edition.as_ref() == Some(e))
+        })
+    }
+
+    /// Reads a GPU name given by a user: a known model in any spelling (`h100 sxm5`,
+    /// `NVIDIA H100 80GB HBM3`), or exactly the name of a model this catalog lists that is
+    /// not in our table (a catalog's `Gaudi3`).
+    ///
+    /// A known model the catalog does not list still resolves: asking for it is valid and
+    /// finds nothing; [`knows_gpu`](Self::knows_gpu) tells the two apart.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidRequest`] naming `gpu` for any other name, e.g. `H200X` or
+    /// `H100-FOO`; the message suggests the known model the name starts with and lists a
+    /// few models of this catalog.
+    pub fn gpu_model(&self, text: &str) -> Result<GpuModel> {
+        if let Ok(key) = GpuModel::parse(text) {
+            return Ok(key);
+        }
+        let norm = normalize_gpu(text);
+        let listed = !norm.model.is_empty()
+            && self
+                .gpus
+                .iter()
+                .flatten()
+                .any(|g| !g.known && g.model == norm.model);
+        if listed {
+            return Ok(norm.key());
+        }
+        Err(unknown_gpu(text, near_model(text), &self.gpu_examples()))
+    }
+
+    /// Returns up to eight model names of the catalog, for messages about unknown ones.
+    pub(crate) fn gpu_examples(&self) -> String {
+        let mut names: Vec<String> = self.gpu_models().into_iter().map(|m| m.name).collect();
+        names.dedup();
+        if names.is_empty() {
+            return "none (the catalog lists no GPU)".to_owned();
+        }
+        let more = names.len() > 8;
+        names.truncate(8);
+        let mut text = names.join(", ");
+        if more {
+            text.push_str(", …");
+        }
+        text
     }
 
     /// Returns true when the catalog has a location matching `location`, of `provider` when
@@ -593,6 +652,7 @@ mod tests {
     use compute_types::{Bytes, PriceScope};
 
     use super::*;
+    use crate::query::Query;
 
     #[test]
     fn builtin_parses_and_round_trips() {
@@ -720,6 +780,44 @@ mod tests {
         assert!(!catalog.knows_location(Some(&aws), "us-east-1"));
         assert!(declared.knows_location(Some(&acme), "moon-1"));
         assert!(!declared.knows_location(Some(&fake), "moon-1"));
+    }
+
+    #[test]
+    fn gpu_names_resolve_against_the_table_and_the_catalog() {
+        let csv = "InstanceType,AcceleratorName,AcceleratorCount,Price,Region\n\
+                   ,H100-MEGA,8,30,r\n\
+                   a3-highgpu-8g,H100,8,25,r\n\
+                   gaudi,Gaudi3,8,9,r\n";
+        let options = CsvOptions::new(ProviderId::new("x").unwrap());
+        let (catalog, _) = Catalog::from_csv_reader(csv.as_bytes(), &options).unwrap();
+        let names = |q: Query| -> Vec<String> {
+            catalog
+                .query(&q)
+                .iter()
+                .map(|t| t.name().to_owned())
+                .collect()
+        };
+
+        assert!(catalog.knows_gpu("H100"));
+        assert!(catalog.knows_gpu("h100 mega"));
+        assert!(
+            catalog.knows_gpu("gaudi3"),
+            "a model only the catalog lists"
+        );
+        assert!(!catalog.knows_gpu("H100X"));
+        assert!(!catalog.knows_gpu("H200"));
+        assert!(!Catalog::builtin().knows_gpu("H100-MEGA"));
+        assert_eq!(names(Query::new().gpu("H100-MEGA")), ["h100-mega-x8"]);
+        assert_eq!(
+            names(Query::new().gpu("H100")),
+            ["h100-mega-x8", "a3-highgpu-8g"]
+        );
+        assert_eq!(names(Query::new().gpu("gaudi3")), ["gaudi"]);
+        assert_eq!(catalog.gpu_model("GAUDI3").unwrap().name, "GAUDI3");
+        let err = catalog.gpu_model("H100X").unwrap_err();
+        assert_eq!(err.field(), Some("gpu"));
+        assert!(err.message().contains("did you mean H100?"), "{err}");
+        assert!(err.message().contains("GAUDI3, H100"), "{err}");
     }
 
     #[test]

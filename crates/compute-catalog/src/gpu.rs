@@ -3,9 +3,13 @@
 //! Clouds name one GPU many ways (`H100`, `H100-SXM`, `H100-MEGA`, `A100-80GB`,
 //! `Tesla_V100`, `RTX_4070S_Ti`, `A6000` next to `RTXA6000`). [`normalize_gpu`] turns each
 //! into a [`NormalizedGpu`]: a canonical model name, the variant the text states (memory per
-//! GPU, form factor), the maker, and any edition words left over (`MEGA`, `WS`). A
-//! [`GpuModel`] is the query key built the same way, so `"H100 80GB"` matches every H100
-//! with 80 GiB on every cloud.
+//! GPU, form factor), the maker, and the edition when the model has named ones (`MEGA`,
+//! `WS`). A [`GpuModel`] is the query key built the same way, so `"H100 80GB"` matches every
+//! H100 with 80 GiB on every cloud.
+//!
+//! Reading is strict: a word after the model that is not a memory size, a form factor, a
+//! memory kind (`HBM3`) or one of the model's editions makes the whole name unknown, so
+//! `H200X` is not taken for an H200 and `H100-FOO` does not match every H100.
 
 use std::{fmt, str::FromStr};
 
@@ -86,7 +90,8 @@ pub struct NormalizedGpu {
     pub interconnect: Option<Interconnect>,
     /// Who makes it; `Other("unknown")` for a model not in our table.
     pub manufacturer: Manufacturer,
-    /// Words that name an edition without changing the model, e.g. `MEGA` or `WS`.
+    /// The model's named edition, e.g. `MEGA` (GCP's H100 mega machines) or `WS`; editions
+    /// of one name are joined by `-`.
     pub edition: Option<String>,
     /// Whether the model is in our table.
     pub known: bool,
@@ -97,6 +102,7 @@ impl NormalizedGpu {
     pub fn key(&self) -> GpuModel {
         GpuModel {
             name: self.model.clone(),
+            edition: self.edition.clone(),
             memory_gib: self.memory_gib,
             form_factor: self.form_factor,
         }
@@ -129,15 +135,19 @@ impl NormalizedGpu {
     }
 }
 
-/// The key "which GPU": canonical model plus, optionally, memory and form factor.
+/// The key "which GPU": canonical model plus, optionally, edition, memory and form factor.
 ///
-/// Parse one from any spelling (`"h100"`, `"A100-80GB"`, `"H100 SXM"`); a part left out
-/// matches anything. Display prints the canonical form, e.g. `H100-80GB-SXM`.
+/// Parse one from any spelling of a known model (`"h100"`, `"A100-80GB"`, `"H100 SXM"`,
+/// `"NVIDIA H100 80GB HBM3"`); a part left out matches anything, so `H100` also matches the
+/// `MEGA` edition while `H100-MEGA` matches only that edition. Display prints the canonical
+/// form, e.g. `H100-80GB-SXM` or `H100-MEGA-80GB`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub struct GpuModel {
     /// Canonical model name.
     pub name: String,
+    /// The model's edition (`MEGA`), or `None` for any.
+    pub edition: Option<String>,
     /// Nominal memory per GPU in GiB, or `None` for any.
     pub memory_gib: Option<u32>,
     /// Form factor, or `None` for any.
@@ -145,31 +155,37 @@ pub struct GpuModel {
 }
 
 impl GpuModel {
-    /// Parses a GPU name in any spelling.
+    /// Parses a known GPU model in any spelling.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidRequest`](compute_types::ErrorKind::InvalidRequest) naming `gpu`
-    /// when the text holds no model name.
+    /// when the text names no model of our table ([`is_known_gpu`] is false), e.g. `H200X`
+    /// or `H100-FOO`; the message suggests the model the text starts with, if any, and lists
+    /// a few known models.
     pub fn parse(text: &str) -> Result<Self> {
-        let (norm, stated_form) = analyse(text);
-        if norm.model.is_empty() {
-            return Err(Error::invalid(
-                "gpu",
-                format!("`{text}` names no GPU model (e.g. H100, A100-80GB, RTX4090)"),
-            ));
+        let found = analyse(text);
+        if !found.gpu.known {
+            return Err(unknown_gpu(text, found.near, EXAMPLES));
         }
+        let gpu = found.gpu;
         Ok(Self {
-            name: norm.model,
-            memory_gib: norm.memory_gib,
+            name: gpu.model,
+            edition: gpu.edition,
+            memory_gib: gpu.memory_gib,
             // The model's fixed form (L4 is always PCIe) constrains nothing, so keep only a
             // stated one.
-            form_factor: norm.form_factor.filter(|_| stated_form),
+            form_factor: gpu.form_factor.filter(|_| found.stated_form),
         })
     }
 
-    /// Returns true when `gpu` is this model and has the memory and form factor asked for.
+    /// Returns true when `gpu` is this model and has the edition, memory and form factor
+    /// asked for.
     pub fn matches(&self, gpu: &NormalizedGpu) -> bool {
         gpu.model == self.name
+            && self
+                .edition
+                .as_ref()
+                .is_none_or(|e| gpu.edition.as_ref() == Some(e))
             && self.memory_gib.is_none_or(|m| gpu.memory_gib == Some(m))
             && self.form_factor.is_none_or(|f| gpu.form_factor == Some(f))
     }
@@ -183,6 +199,9 @@ impl GpuModel {
 impl fmt::Display for GpuModel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name)?;
+        if let Some(e) = &self.edition {
+            write!(f, "-{e}")?;
+        }
         if let Some(m) = self.memory_gib {
             write!(f, "-{m}GB")?;
         }
@@ -205,9 +224,13 @@ impl FromStr for GpuModel {
 ///
 /// Case, separators (`-`, `_`, spaces) and the words `NVIDIA`, `Tesla`, `GeForce`, `Quadro`,
 /// `AMD`, `Instinct` and `GPU` do not matter. Memory (`80GB`), form factor (`SXM4`, `PCIe`,
-/// `NVL`) and edition words (`MEGA`) may follow the model. Memory is set only when the text
+/// `NVL`), memory kind and generation words (`HBM3`, `Generation`) and the model's own
+/// editions (`MEGA` for the H100) may follow the model. Memory is set only when the text
 /// states it; the form factor also when the model has only one (an L4 is always PCIe).
-/// Unknown models come back with `known == false` and the input's words as the model name.
+///
+/// Any other word after the model makes the name unknown: `H200X` and `H100-FOO` are not
+/// H100s. Unknown names come back with `known == false` and the input's words, upper-cased
+/// and joined by `-`, as the model name, so a catalog's unfamiliar GPU stays visible.
 ///
 /// ```
 /// use compute_catalog::{FormFactor, normalize_gpu};
@@ -220,12 +243,14 @@ impl FromStr for GpuModel {
 /// assert_eq!(gpu.form_factor, Some(FormFactor::Pcie));
 ///
 /// assert_eq!(normalize_gpu("H100-MEGA").edition.as_deref(), Some("MEGA"));
+/// assert!(!normalize_gpu("H200X").known);
 /// ```
 pub fn normalize_gpu(raw: &str) -> NormalizedGpu {
-    analyse(raw).0
+    analyse(raw).gpu
 }
 
-/// Returns true when a name exists in our table of known GPU models (any spelling).
+/// Returns true when a name spells a model of our table of known GPUs (see [`normalize_gpu`]
+/// for what may follow the model).
 pub fn is_known_gpu(raw: &str) -> bool {
     normalize_gpu(raw).known
 }
@@ -234,9 +259,10 @@ pub fn is_known_gpu(raw: &str) -> bool {
 ///
 /// Vast names `RTX3060` in the accelerator column and `RTX_3060_Ti` in the type name; Lambda
 /// and Nebius put the form factor only in the type name (`gpu_1x_h100_pcie`,
-/// `gpu-h100-sxm_…`). A more specific model (one that refines the catalog's) and a stated
-/// form factor are taken from the type name; a memory word (`80gb`) is returned separately,
-/// and only when it is a nominal size of the model, because type names also carry host RAM.
+/// `gpu-h100-sxm_…`). A more specific model (one that refines the catalog's), a stated
+/// form factor and an edition of the model (`…_RTX_PRO_6000_WS-…`) are taken from the type
+/// name; a memory word (`80gb`) is returned separately, and only when it is a nominal size
+/// of the model, because type names also carry host RAM.
 pub(crate) fn refine_with_type_name(gpu: &mut NormalizedGpu, type_name: &str) -> Option<u32> {
     let words = words(type_name);
     let compact: String = words.concat();
@@ -254,8 +280,12 @@ pub(crate) fn refine_with_type_name(gpu: &mut NormalizedGpu, type_name: &str) ->
     }
 
     // A stated form fills an unknown one; a finer interconnect of the same form (`sxm6`
-    // for an SXM-only B200) replaces the coarse one.
-    let hints = Hints::read(&words);
+    // for an SXM-only B200) replaces the coarse one. Type names hold other words too
+    // (counts, host sizes), so words that are not hints are passed over here.
+    let hints = Hints::read(&gpu.model, &words);
+    if gpu.known && gpu.edition.is_none() {
+        gpu.edition = hints.edition();
+    }
     let fixed_form = gpu.spec().is_some_and(|s| s.form.is_some());
     if let Some(ic) = hints.interconnect {
         let form = FormFactor::from_interconnect(&ic);
@@ -295,15 +325,80 @@ pub(crate) fn rounded_gib(mib: u64) -> Option<u32> {
     u32::try_from(mib.saturating_add(512) / 1024).ok()
 }
 
-/// Normalises `raw` and says whether the text itself states a form factor.
-fn analyse(raw: &str) -> (NormalizedGpu, bool) {
+/// Sets the edition a type name states (`h100-mega-x8`) on a known GPU that has none.
+pub(crate) fn edition_from_type_name(gpu: &mut NormalizedGpu, type_name: &str) {
+    if gpu.known && gpu.edition.is_none() {
+        gpu.edition = Hints::read(&gpu.model, &words(type_name)).edition();
+    }
+}
+
+/// Returns the error for a GPU name that is not a known model, naming the known model it
+/// starts with (if any) and, as a hint, `known`: a few models that are.
+pub(crate) fn unknown_gpu(text: &str, near: Option<&str>, known: &str) -> Error {
+    let shown = shown(text);
+    let guess = near
+        .map(|m| format!(" (did you mean {m}?)"))
+        .unwrap_or_default();
+    Error::invalid(
+        "gpu",
+        format!("`{shown}` is not a known GPU model{guess}; known models include {known}"),
+    )
+}
+
+/// Returns the known model an unknown name starts with (`H200` for `H200X`).
+pub(crate) fn near_model(text: &str) -> Option<&'static str> {
+    analyse(text).near
+}
+
+/// A few known models, named in messages about unknown ones.
+const EXAMPLES: &str = "H100, H200, B200, A100-80GB, A10G, L40S, L4, RTX4090, MI300X";
+
+/// Returns user text fit to quote in a message: trimmed, at most 40 characters, control
+/// characters replaced.
+fn shown(text: &str) -> String {
+    let text = text.trim();
+    let mut out: String = text
+        .chars()
+        .take(40)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if text.chars().nth(40).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// What reading a GPU name found.
+struct Analysis {
+    gpu: NormalizedGpu,
+    /// Whether the text itself states a form factor.
+    stated_form: bool,
+    /// The known model the text starts with, when later words made it unknown (`H200X`).
+    near: Option<&'static str>,
+}
+
+/// Normalises `raw`, saying whether the text states a form factor and, for an unknown
+/// name, which known model it starts with.
+fn analyse(raw: &str) -> Analysis {
     let words = words(raw);
     let Some((spec, rest)) = identify(&words) else {
-        return (unknown(&words), false);
+        return Analysis {
+            gpu: unknown(&words),
+            stated_form: false,
+            near: None,
+        };
     };
 
-    let hints = Hints::read(&rest);
+    let hints = Hints::read(spec.name, &rest);
+    if hints.unknown > 0 {
+        return Analysis {
+            gpu: unknown(&words),
+            stated_form: false,
+            near: Some(spec.name),
+        };
+    }
     let stated = hints.interconnect.is_some();
+    let edition = hints.edition();
     let interconnect = hints
         .interconnect
         .or_else(|| spec.form.map(FormFactor::to_interconnect));
@@ -315,10 +410,14 @@ fn analyse(raw: &str) -> (NormalizedGpu, bool) {
             .and_then(FormFactor::from_interconnect),
         interconnect,
         manufacturer: maker(spec.maker),
-        edition: (!hints.edition.is_empty()).then(|| hints.edition.join("-")),
+        edition,
         known: true,
     };
-    (gpu, stated)
+    Analysis {
+        gpu,
+        stated_form: stated,
+        near: None,
+    }
 }
 
 /// The most words a model's spelling spans (`RTX PRO 6000`, `RTX 4070 Ti Super`).
@@ -327,6 +426,21 @@ const MAX_MODEL_WORDS: usize = 6;
 /// Words that never change which GPU is meant.
 const NOISE: &[&str] = &[
     "NVIDIA", "TESLA", "GEFORCE", "QUADRO", "AMD", "INSTINCT", "GPU",
+];
+
+/// Words that may follow a model without changing it: memory kinds and generation names, as
+/// `nvidia-smi` prints them (`NVIDIA H100 80GB HBM3`, `RTX 6000 Ada Generation`).
+const DESCRIPTORS: &[&str] = &[
+    "HBM2",
+    "HBM2E",
+    "HBM3",
+    "HBM3E",
+    "GDDR6",
+    "GDDR6X",
+    "GDDR7",
+    "GENERATION",
+    "EDITION",
+    "BLACKWELL",
 ];
 
 fn words(raw: &str) -> Vec<String> {
@@ -399,22 +513,53 @@ fn maker(m: Maker) -> Manufacturer {
 struct Hints {
     memory_gib: Option<u32>,
     interconnect: Option<Interconnect>,
-    edition: Vec<String>,
+    editions: Vec<&'static str>,
+    /// How many words were none of the above.
+    unknown: usize,
 }
 
 impl Hints {
-    fn read(words: &[String]) -> Self {
+    /// Reads the words after `model` (a canonical name, whose editions are looked up).
+    fn read(model: &str, words: &[String]) -> Self {
         let mut hints = Self::default();
-        for word in words {
+        let has_editions = gpu_table::EDITIONS.iter().any(|(m, _, _)| *m == model);
+        let mut i = 0;
+        while i < words.len() {
+            let word = words[i].as_str();
+            // An edition may be spelled as two words (`Max-Q`).
+            let next = words.get(i + 1).filter(|_| has_editions);
+            let pair = next.and_then(|next| {
+                let joined = format!("{word}{next}");
+                gpu_table::edition(model, &joined)
+            });
+            if let Some(e) = pair {
+                hints.add_edition(e);
+                i += 2;
+                continue;
+            }
             if let Some(m) = memory_word(word) {
                 hints.memory_gib.get_or_insert(m);
             } else if let Some(ic) = interconnect_word(word) {
                 hints.interconnect.get_or_insert(ic);
-            } else if !word.is_empty() {
-                hints.edition.push(word.clone());
+            } else if let Some(e) = gpu_table::edition(model, word) {
+                hints.add_edition(e);
+            } else if !word.is_empty() && !DESCRIPTORS.contains(&word) {
+                hints.unknown += 1;
             }
+            i += 1;
         }
         hints
+    }
+
+    fn add_edition(&mut self, edition: &'static str) {
+        if !self.editions.contains(&edition) {
+            self.editions.push(edition);
+        }
+    }
+
+    /// Returns the editions found, joined by `-`.
+    fn edition(&self) -> Option<String> {
+        (!self.editions.is_empty()).then(|| self.editions.join("-"))
     }
 }
 
@@ -546,11 +691,119 @@ mod tests {
 
     #[test]
     fn long_input_stays_cheap() {
-        let long = "H100 ".to_owned() + &"word ".repeat(10_000);
+        let noise = "H100 ".to_owned() + &"word ".repeat(10_000);
+        let descriptors = "H100 ".to_owned() + &"HBM3 ".repeat(10_000);
 
-        let gpu = normalize_gpu(&long);
+        let unknown = normalize_gpu(&noise);
+        let known = normalize_gpu(&descriptors);
 
-        assert_eq!(gpu.model, "H100");
+        assert!(!unknown.known);
+        assert!(unknown.model.starts_with("H100-WORD-"));
+        assert!(known.known);
+        assert_eq!(known.model, "H100");
+    }
+
+    #[test]
+    fn user_spellings_of_known_models_parse() {
+        let cases = [
+            ("H100", "H100"),
+            ("h100 sxm5", "H100-SXM"),
+            ("H100-SXM5-80GB", "H100-80GB-SXM"),
+            ("NVIDIA H100 80GB HBM3", "H100-80GB"),
+            ("NVIDIA H100 PCIe", "H100-PCIE"),
+            ("A100-80GB", "A100-80GB"),
+            ("NVIDIA A100-SXM4-80GB", "A100-80GB-SXM"),
+            ("Tesla V100-SXM2-16GB", "V100-16GB-SXM"),
+            ("A10G", "A10G"),
+            ("NVIDIA RTX 6000 Ada Generation", "RTX6000Ada"),
+            ("H100-MEGA", "H100-MEGA"),
+            ("h100 mega 80gb", "H100-MEGA-80GB"),
+            ("RTXPRO6000WS", "RTXPRO6000-WS"),
+            (
+                "NVIDIA RTX PRO 6000 Blackwell Max-Q Workstation Edition",
+                "RTXPRO6000-MAXQ-WS",
+            ),
+        ];
+        for (text, canonical) in cases {
+            let key = GpuModel::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+
+            assert_eq!(key.to_string(), canonical, "{text}");
+            assert!(is_known_gpu(text), "{text}");
+            assert_eq!(GpuModel::parse(canonical).unwrap(), key, "{canonical}");
+        }
+    }
+
+    #[test]
+    fn unknown_words_after_a_model_make_the_name_unknown() {
+        let cases = [
+            ("H200X", Some("H200")),
+            ("H100-FOO", Some("H100")),
+            ("h100 sxm5 turbo", Some("H100")),
+            ("A100X", Some("A100")),
+            ("H100-MEGA-X", Some("H100")),
+            ("A100-MEGA", Some("A100")),
+            ("Z9000", None),
+        ];
+        for (text, near) in cases {
+            let err = GpuModel::parse(text).unwrap_err();
+
+            assert!(!is_known_gpu(text), "{text}");
+            assert!(!normalize_gpu(text).known, "{text}");
+            assert_eq!(err.kind(), compute_types::ErrorKind::InvalidRequest);
+            assert_eq!(err.field(), Some("gpu"), "{text}");
+            let msg = err.message();
+            assert!(
+                msg.contains(&format!("`{text}` is not a known GPU model")),
+                "{msg}"
+            );
+            assert!(msg.contains("known models include H100, H200"), "{msg}");
+            match near {
+                Some(m) => assert!(msg.contains(&format!("did you mean {m}?")), "{msg}"),
+                None => assert!(!msg.contains("did you mean"), "{msg}"),
+            }
+        }
+        assert_eq!(normalize_gpu("H200X").model, "H200X");
+        assert_eq!(normalize_gpu("H100-FOO").model, "H100-FOO");
+    }
+
+    #[test]
+    fn messages_quote_user_text_short_and_printable() {
+        let long = format!("H100{}", "x".repeat(100));
+
+        let err = GpuModel::parse(&long).unwrap_err();
+        let ctrl = GpuModel::parse("H100\u{1b}[2J").unwrap_err();
+
+        assert!(err.message().contains("…"));
+        assert!(!err.message().contains(&"x".repeat(41)));
+        assert!(!ctrl.message().contains('\u{1b}'));
+    }
+
+    #[test]
+    fn editions_match_only_themselves() {
+        let plain = normalize_gpu("H100");
+        let mega = normalize_gpu("H100-MEGA");
+
+        let any = GpuModel::parse("H100").unwrap();
+        let only_mega = GpuModel::parse("H100 MEGA").unwrap();
+
+        assert!(any.matches(&plain) && any.matches(&mega));
+        assert!(only_mega.matches(&mega));
+        assert!(!only_mega.matches(&plain));
+    }
+
+    #[test]
+    fn type_names_state_editions() {
+        let mut mega = normalize_gpu("H100");
+        let mut ws = normalize_gpu("RTXPRO6000");
+        let mut a100 = normalize_gpu("A100");
+
+        edition_from_type_name(&mut mega, "h100-mega-x8");
+        refine_with_type_name(&mut ws, "2x-RTX_PRO_6000_WS-32-65536");
+        edition_from_type_name(&mut a100, "a100-mega-x8");
+
+        assert_eq!(mega.edition.as_deref(), Some("MEGA"));
+        assert_eq!(ws.edition.as_deref(), Some("WS"));
+        assert_eq!(a100.edition, None, "MEGA is no A100 edition");
     }
 
     #[test]

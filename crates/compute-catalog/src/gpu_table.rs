@@ -148,6 +148,28 @@ models! {
     "MI210" [] Amd [v(64)] PCIE, None, None;
 }
 
+/// Edition words a model is sold under, as (model, spelling, canonical edition).
+///
+/// An edition names a variant that the model, memory and form factor do not tell apart:
+/// GCP's `H100-MEGA` machines, the workstation and server RTX PRO 6000. Spellings are
+/// compact upper case; a word not listed here after a model name makes the name unknown.
+pub(crate) const EDITIONS: &[(&str, &str, &str)] = &[
+    ("H100", "MEGA", "MEGA"),
+    ("H100", "MEGAGPU", "MEGA"),
+    ("RTXPRO6000", "WS", "WS"),
+    ("RTXPRO6000", "WORKSTATION", "WS"),
+    ("RTXPRO6000", "SERVER", "SERVER"),
+    ("RTXPRO6000", "MAXQ", "MAXQ"),
+];
+
+/// Returns the canonical edition `spelling` names for `model`, if it is one of its editions.
+pub(crate) fn edition(model: &str, spelling: &str) -> Option<&'static str> {
+    EDITIONS
+        .iter()
+        .find(|(m, s, _)| *m == model && *s == spelling)
+        .map(|(_, _, canonical)| *canonical)
+}
+
 /// Returns the model whose name or alias is exactly `compact` (upper case, no separators).
 pub(crate) fn exact(compact: &str) -> Option<&'static ModelSpec> {
     MODELS
@@ -241,6 +263,16 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn editions_belong_to_known_models() {
+        for (model, spelling, canonical) in EDITIONS {
+            assert!(by_name(model).is_some(), "{model}");
+            assert_eq!(edition(model, spelling), Some(*canonical));
+            assert_eq!(edition(model, canonical), Some(*canonical), "{canonical}");
+        }
+        assert_eq!(edition("A100", "MEGA"), None);
     }
 
     #[test]

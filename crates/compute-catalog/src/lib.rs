@@ -62,7 +62,7 @@ pub use failover::{BlockKey, Clock, Failover, ManualClock, SystemClock};
 pub use gpu::{FormFactor, GpuModel, NormalizedGpu, is_known_gpu, normalize_gpu};
 pub use plan::{
     DEFAULT_MAX_CATALOG_AGE, Market, Offer, Plan, PlanRequest, PlanWarning, RejectKind,
-    RejectReason, Rejected, plan,
+    RejectReason, Rejected, plan, try_plan,
 };
 pub use query::{LocationFilter, Query, SortBy};
 pub use report::{LoadReport, LoadWarning, SkipReason, WarningKind};

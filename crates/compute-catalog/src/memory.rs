@@ -90,12 +90,9 @@ pub(crate) fn resolve(
     a: &GpuDraft,
     convention: Option<Convention>,
 ) -> (Gpu, NormalizedGpu, Option<String>) {
-    // The data model's `Gpu` has no place for edition words, so the catalog's key drops
-    // them too and stays what the type's `Gpu` normalises to.
-    let mut gpu = NormalizedGpu {
-        edition: None,
-        ..a.gpu.clone()
-    };
+    // The data model's `Gpu` has no place for the edition; the catalog keeps it beside the
+    // type, and finds it again in the type name when it reads the type back from JSON.
+    let mut gpu = a.gpu.clone();
     let spec = gpu.spec();
     let n = u64::from(a.count);
     let model = gpu.model.clone();

@@ -9,7 +9,12 @@ use std::{
 use chrono::{DateTime, Utc};
 use compute_types::{Error, InstanceType, InstanceTypeId, Price, ProviderId, Result};
 
-use crate::{catalog::Catalog, failover::Failover, gpu::GpuModel, query::LocationFilter};
+use crate::{
+    catalog::Catalog,
+    failover::Failover,
+    gpu::{GpuModel, unknown_gpu},
+    query::LocationFilter,
+};
 
 /// Catalog age after which every plan warns, unless the request says otherwise: 30 days.
 pub const DEFAULT_MAX_CATALOG_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -64,9 +69,13 @@ pub struct PlanRequest {
 impl PlanRequest {
     /// Asks for `nodes` nodes of `gpus_per_node` GPUs of `gpu`, on demand, anywhere.
     ///
+    /// `gpu` is any spelling of a known model ([`GpuModel::parse`]). To plan a model only a
+    /// catalog knows, set [`gpu`](Self::gpu) to a key from [`Catalog::gpu_model`].
+    ///
     /// # Errors
     /// [`ErrorKind::InvalidRequest`](compute_types::ErrorKind::InvalidRequest) naming `gpu`
-    /// when the name holds no model, `gpus_per_node` or `nodes` when zero.
+    /// when the name is not a known model (`H200X`, `H100-FOO`), `gpus_per_node` or `nodes`
+    /// when zero.
     pub fn new(gpu: &str, gpus_per_node: u32, nodes: u32) -> Result<Self> {
         let gpu = GpuModel::parse(gpu)?;
         if gpus_per_node == 0 {
@@ -346,6 +355,26 @@ pub fn plan(catalog: &Catalog, request: &PlanRequest, now: SystemTime) -> Plan {
     plan_with(catalog, request, now, None)
 }
 
+/// Plans as [`plan`] does, after checking that the request makes sense for `catalog`.
+///
+/// Use it where a request comes from a user.
+///
+/// # Errors
+/// [`ErrorKind::InvalidRequest`](compute_types::ErrorKind::InvalidRequest) naming `gpu`
+/// when the request's model is neither a known model nor one the catalog lists.
+pub fn try_plan(catalog: &Catalog, request: &PlanRequest, now: SystemTime) -> Result<Plan> {
+    let listed = catalog
+        .gpu_models()
+        .iter()
+        .any(|m| m.name == request.gpu.name);
+    if !request.gpu.is_known() && !listed {
+        let text = request.gpu.to_string();
+        return Err(unknown_gpu(&text, None, &catalog.gpu_examples()));
+    }
+
+    Ok(plan_with(catalog, request, now, None))
+}
+
 pub(crate) fn plan_with(
     catalog: &Catalog,
     request: &PlanRequest,
@@ -617,6 +646,57 @@ mod tests {
                 PlanWarning::UnknownCatalogAge
             ]
         );
+    }
+
+    #[test]
+    fn spot_plans_offer_only_spot_priced_types() {
+        let catalog = Catalog::builtin();
+        let request = PlanRequest::new("A10", 1, 1).unwrap().spot(true);
+        let on_demand = PlanRequest::new("A10", 1, 1).unwrap();
+
+        let spot = plan(&catalog, &request, fresh());
+        let normal = plan(&catalog, &on_demand, fresh());
+
+        assert!(!normal.offers.is_empty());
+        assert!(spot.offers.is_empty(), "the A10 has no spot price");
+        assert!(
+            spot.rejected
+                .iter()
+                .all(|r| r.reasons.contains(&RejectReason::NoPrice { spot: true }))
+        );
+        let h100 = plan(
+            &catalog,
+            &PlanRequest::new("H100", 8, 1).unwrap().spot(true),
+            fresh(),
+        );
+        assert!(!h100.offers.is_empty());
+        assert!(
+            h100.offers
+                .iter()
+                .all(|o| o.spot && o.instance_type.spot_price.is_some())
+        );
+    }
+
+    #[test]
+    fn unknown_gpu_names_are_invalid_input() {
+        for name in ["H200X", "H100-MEGA-X", "H100 turbo"] {
+            let err = PlanRequest::new(name, 8, 1).unwrap_err();
+
+            assert_eq!(err.field(), Some("gpu"), "{name}");
+            assert!(err.message().contains("known models include"), "{err}");
+        }
+        let mega = PlanRequest::new("H100-MEGA", 8, 1).unwrap();
+        let plan = try_plan(&Catalog::builtin(), &mega, fresh()).unwrap();
+        assert!(
+            plan.offers.is_empty(),
+            "no MEGA machines in the built-in catalog"
+        );
+        assert!(matches!(plan.warnings[..], [PlanWarning::NoSuchGpu { .. }]));
+
+        let mut odd = PlanRequest::new("H100", 8, 1).unwrap();
+        odd.gpu.name = "H200X".to_owned();
+        let err = try_plan(&Catalog::builtin(), &odd, fresh()).unwrap_err();
+        assert_eq!(err.field(), Some("gpu"));
     }
 
     #[test]

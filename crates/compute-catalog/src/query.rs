@@ -3,12 +3,12 @@
 
 use std::cmp::Ordering;
 
-use compute_types::{Architecture, Bytes, InstanceType, Price, ProviderId};
+use compute_types::{Architecture, Bytes, InstanceType, Price, ProviderId, Result};
 use rust_decimal::Decimal;
 
 use crate::{
     catalog::Catalog,
-    gpu::{GpuModel, NormalizedGpu},
+    gpu::{GpuModel, NormalizedGpu, normalize_gpu},
 };
 
 /// How to order query results. Every order is ascending, types without a price come last,
@@ -106,6 +106,8 @@ pub struct Query {
     pub limit: Option<usize>,
     /// Set when a GPU name held no model: the query then matches nothing.
     no_gpu: bool,
+    /// The GPU name as given to [`gpu`](Self::gpu), for [`Catalog::try_query`]'s check.
+    gpu_text: Option<String>,
 }
 
 impl Query {
@@ -114,21 +116,25 @@ impl Query {
         Self::default()
     }
 
-    /// Keeps types with this GPU, in any spelling (`"h100"`, `"A100-80GB"`, `"H100 SXM"`).
+    /// Keeps types with this GPU, in any spelling of a known model (`"h100"`, `"A100-80GB"`,
+    /// `"H100 SXM"`); `"H100-MEGA"` keeps only that edition.
     ///
-    /// A name that holds no model at all makes the query match nothing; check names first
-    /// with [`Catalog::knows_gpu`] to report them as invalid input.
+    /// A name that is not a known model (`H200X`) matches only a catalog GPU of exactly that
+    /// name, so usually nothing; [`Catalog::try_query`] reports it as invalid input, as
+    /// [`Catalog::gpu_model`] does.
     pub fn gpu(mut self, model: &str) -> Self {
-        match GpuModel::parse(model) {
-            Ok(key) => self.gpu = Some(key),
-            Err(_) => self.no_gpu = true,
-        }
+        let key = GpuModel::parse(model).unwrap_or_else(|_| normalize_gpu(model).key());
+        self.no_gpu = key.name.is_empty();
+        self.gpu = Some(key);
+        self.gpu_text = Some(model.to_owned());
         self
     }
 
     /// Keeps types with this GPU key.
     pub fn gpu_model(mut self, model: GpuModel) -> Self {
+        self.no_gpu = false;
         self.gpu = Some(model);
+        self.gpu_text = None;
         self
     }
 
@@ -282,6 +288,9 @@ impl Query {
 
 impl Catalog {
     /// Returns the instance types that pass every filter of `query`, in its order.
+    ///
+    /// A GPU name that is not a known model simply matches nothing here;
+    /// [`try_query`](Self::try_query) reports it.
     pub fn query(&self, query: &Query) -> Vec<&InstanceType> {
         let hits = self.entries().filter(|(t, g)| query.accepts(t, *g));
         if query.sort.is_none() {
@@ -303,6 +312,19 @@ impl Catalog {
             .map(|(_, t)| t)
             .take(query.limit.unwrap_or(usize::MAX))
             .collect()
+    }
+
+    /// Answers `query` as [`query`](Self::query) does, after checking its input.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidRequest`](compute_types::ErrorKind::InvalidRequest) naming `gpu`
+    /// when the GPU name given to [`Query::gpu`] does not resolve as [`Catalog::gpu_model`]
+    /// says (`H200X`); the message lists a few of the catalog's models.
+    pub fn try_query(&self, query: &Query) -> Result<Vec<&InstanceType>> {
+        if let Some(text) = &query.gpu_text {
+            self.gpu_model(text)?;
+        }
+        Ok(self.query(query))
     }
 }
 
@@ -409,6 +431,28 @@ mod tests {
         assert!(spot.iter().all(|t| t.spot_price.is_some()));
         assert_eq!(spot.len() + without_spot, all.len());
         assert_eq!(sorted.len(), spot.len());
+    }
+
+    #[test]
+    fn unknown_gpu_names_match_nothing_and_try_query_reports_them() {
+        let catalog = Catalog::builtin();
+
+        let h200x = Query::new().gpu("H200X");
+        let mega = Query::new().gpu("H100-MEGA");
+        let known_absent = Query::new().gpu("MI300X");
+
+        assert!(catalog.query(&h200x).is_empty());
+        assert!(!catalog.query(&Query::new().gpu("H200")).is_empty());
+        assert!(catalog.query(&mega).is_empty(), "no MEGA machines here");
+        let err = catalog.try_query(&h200x).unwrap_err();
+        assert_eq!(err.field(), Some("gpu"));
+        assert!(err.message().contains("did you mean H200?"), "{err}");
+        assert!(
+            err.message().contains("A100"),
+            "names the catalog's models: {err}"
+        );
+        assert!(catalog.try_query(&mega).unwrap().is_empty());
+        assert!(catalog.try_query(&known_absent).unwrap().is_empty());
     }
 
     #[test]

@@ -51,7 +51,7 @@ const EXPECTED: &[(&str, &str, &[&str])] = &[
     ("gcp", "a100-x4", &["A100-40GB -"]),
     ("gcp", "a100-x8", &["A100-40GB -"]),
     ("gcp", "b200-x8", &["B200-180GB-SXM sxm"]),
-    ("gcp", "h100-mega-x8", &["H100-80GB -"]),
+    ("gcp", "h100-mega-x8", &["H100-MEGA-80GB -"]),
     ("gcp", "h100-x1", &["H100-80GB -"]),
     ("gcp", "h100-x2", &["H100-80GB -"]),
     ("gcp", "h100-x4", &["H100-80GB -"]),
@@ -211,7 +211,7 @@ const EXPECTED: &[(&str, &str, &[&str])] = &[
     (
         "vast",
         "1x-RTX_PRO_6000_WS-32-65536",
-        &["RTXPRO6000-96GB-PCIE pcie"],
+        &["RTXPRO6000-WS-96GB-PCIE pcie"],
     ),
     ("vast", "1x-Tesla_V100-32-65536", &["V100-16GB -"]),
     ("vast", "2x-A100_PCIE-32-65536", &["A100-40GB-PCIE pcie"]),
@@ -244,7 +244,7 @@ const EXPECTED: &[(&str, &str, &[&str])] = &[
     (
         "vast",
         "2x-RTX_PRO_6000_WS-32-65536",
-        &["RTXPRO6000-96GB-PCIE pcie"],
+        &["RTXPRO6000-WS-96GB-PCIE pcie"],
     ),
     ("vast", "2x-Tesla_V100-32-65536", &["V100-16GB -"]),
     ("vast", "4x-H100_SXM-32-65536", &["H100-80GB-SXM sxm"]),
@@ -425,6 +425,50 @@ fn one_query_finds_every_h100_80gb_across_clouds() {
         !catalog.knows_gpu("MI300X"),
         "a known model, but not in these catalogs"
     );
+}
+
+#[test]
+fn user_gpu_names_resolve_strictly_on_the_real_catalogs() {
+    let (catalog, _) = load_all();
+
+    let mega = catalog.query(&Query::new().gpu("H100-MEGA"));
+    let h100 = catalog.query(&Query::new().gpu("H100"));
+    let ws = catalog.query(&Query::new().gpu("RTX PRO 6000 Workstation"));
+
+    for name in [
+        "H100",
+        "h100 sxm5",
+        "H100-SXM5-80GB",
+        "NVIDIA H100 80GB HBM3",
+        "A100-80GB",
+        "H100-MEGA",
+        "RTXPRO6000WS",
+        "RTX5880-Ada",
+        "V100-32GB",
+    ] {
+        assert!(catalog.knows_gpu(name), "{name}");
+    }
+    for name in ["H200X", "H100-FOO", "A100-MEGA", "A10G-X"] {
+        assert!(!catalog.knows_gpu(name), "{name}");
+        let err = catalog.try_query(&Query::new().gpu(name)).unwrap_err();
+        assert_eq!(err.field(), Some("gpu"), "{name}");
+        assert!(PlanRequest::new(name, 8, 1).is_err(), "{name}");
+    }
+    assert!(!mega.is_empty());
+    assert!(
+        mega.iter()
+            .all(|t| t.provider().as_str() == "gcp" && t.name() == "h100-mega-x8")
+    );
+    assert!(
+        h100.len() > mega.len(),
+        "H100 includes the MEGA machines and more"
+    );
+    assert_eq!(
+        ws.len(),
+        3,
+        "vast: the 1x type in two places, the 2x type in one"
+    );
+    assert!(ws.iter().all(|t| t.name().contains("RTX_PRO_6000_WS")));
 }
 
 #[test]
