@@ -7,13 +7,13 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use compute_types::{Error, InstanceType, InstanceTypeId, Price, ProviderId, Result};
+use compute_types::{Currency, Error, InstanceType, InstanceTypeId, Price, ProviderId, Result};
 
 use crate::{
     catalog::Catalog,
     failover::Failover,
     gpu::{GpuModel, unknown_gpu},
-    query::LocationFilter,
+    query::{LocationFilter, check_currency},
 };
 
 /// Catalog age after which every plan warns, unless the request says otherwise: 30 days.
@@ -98,6 +98,10 @@ impl PlanRequest {
     }
 
     /// Caps the price of the whole cluster per hour.
+    ///
+    /// Prices in another currency are never converted: [`plan`] rejects such offers with
+    /// [`RejectReason::Currency`], and [`try_plan`] fails when no candidate is priced in the
+    /// cap's currency.
     pub fn with_max_price_per_hour(mut self, price: Price) -> Self {
         self.max_price_per_hour = Some(price);
         self
@@ -207,6 +211,15 @@ pub enum RejectReason {
     },
     /// The listed price covers the accelerators only, not the instance.
     PartialPrice,
+    /// The price is in another currency than the most allowed; currencies are not converted.
+    Currency {
+        /// The currency of the type's price.
+        offered: Currency,
+        /// The currency of the most allowed.
+        max: Currency,
+        /// The market: spot (`true`) or on-demand.
+        spot: bool,
+    },
     /// The cluster would cost more than allowed.
     OverBudget {
         /// What the cluster would cost per hour.
@@ -226,9 +239,10 @@ impl RejectReason {
             Self::Provider | Self::Region => RejectKind::Region,
             Self::Unavailable => RejectKind::Availability,
             Self::Blocked { .. } => RejectKind::Blocked,
-            Self::NoPrice { .. } | Self::PartialPrice | Self::OverBudget { .. } => {
-                RejectKind::Price
-            }
+            Self::NoPrice { .. }
+            | Self::PartialPrice
+            | Self::Currency { .. }
+            | Self::OverBudget { .. } => RejectKind::Price,
         }
     }
 }
@@ -249,6 +263,11 @@ impl fmt::Display for RejectReason {
             }
             Self::NoPrice { spot } => write!(f, "no {} price", market(*spot)),
             Self::PartialPrice => f.write_str("price covers the accelerators only"),
+            Self::Currency { offered, max, spot } => write!(
+                f,
+                "{} price is in {offered}, the most allowed in {max}; currencies differ",
+                market(*spot)
+            ),
             Self::OverBudget { total, max, spot } => {
                 write!(f, "{} total {total} is over {max}", market(*spot))
             }
@@ -357,11 +376,28 @@ pub fn plan(catalog: &Catalog, request: &PlanRequest, now: SystemTime) -> Plan {
 
 /// Plans as [`plan`] does, after checking that the request makes sense for `catalog`.
 ///
-/// Use it where a request comes from a user.
+/// Use it where a request comes from a user: a price cap in a currency that no candidate
+/// uses would otherwise reject every candidate one by one.
 ///
 /// # Errors
-/// [`ErrorKind::InvalidRequest`](compute_types::ErrorKind::InvalidRequest) naming `gpu`
-/// when the request's model is neither a known model nor one the catalog lists.
+/// [`ErrorKind::InvalidRequest`](compute_types::ErrorKind::InvalidRequest) naming
+/// - `gpu` when the request's model is neither a known model nor one the catalog lists;
+/// - `max_price` when candidates of the model have prices in the chosen market but none in
+///   the cap's currency (10 EUR against offers in USD). When candidates mix currencies,
+///   the plan is made and those in another currency are rejected with
+///   [`RejectReason::Currency`].
+///
+/// ```
+/// use std::time::SystemTime;
+///
+/// use compute_catalog::{Catalog, PlanRequest, try_plan};
+///
+/// let request = PlanRequest::new("H100", 8, 1)
+///     .unwrap()
+///     .with_max_price_per_hour("10 EUR".parse().unwrap());
+/// let err = try_plan(&Catalog::builtin(), &request, SystemTime::now()).unwrap_err();
+/// assert_eq!(err.field(), Some("max_price"));
+/// ```
 pub fn try_plan(catalog: &Catalog, request: &PlanRequest, now: SystemTime) -> Result<Plan> {
     let listed = catalog
         .gpu_models()
@@ -372,6 +408,16 @@ pub fn try_plan(catalog: &Catalog, request: &PlanRequest, now: SystemTime) -> Re
         return Err(unknown_gpu(&text, None, &catalog.gpu_examples()));
     }
 
+    if let Some(max) = &request.max_price_per_hour {
+        let candidates = catalog
+            .entries()
+            .filter(|(_, g)| g.is_some_and(|g| request.gpu.matches(g)));
+        let prices = candidates.flat_map(|(t, _)| {
+            let spots = request.market.spots().iter();
+            spots.filter_map(|&spot| t.instance_price(spot))
+        });
+        check_currency(max, prices)?;
+    }
     Ok(plan_with(catalog, request, now, None))
 }
 
@@ -471,10 +517,18 @@ fn price_offer(
     let total = per_node
         .checked_mul(u64::from(request.nodes))
         .map_err(|_| over(per_node))?;
-    if let Some(max) = request.max_price_per_hour
-        && !total.compare(&max).is_some_and(|o| o.is_le())
-    {
-        return Err(over(total));
+    if let Some(max) = request.max_price_per_hour {
+        match total.compare(&max) {
+            None => {
+                return Err(RejectReason::Currency {
+                    offered: total.currency,
+                    max: max.currency,
+                    spot,
+                });
+            }
+            Some(o) if o.is_gt() => return Err(over(total)),
+            Some(_) => {}
+        }
     }
     Ok(Offer {
         instance_type: t.clone(),
@@ -646,6 +700,74 @@ mod tests {
                 PlanWarning::UnknownCatalogAge
             ]
         );
+    }
+
+    #[test]
+    fn a_cap_in_an_unused_currency_is_invalid_input() {
+        let catalog = Catalog::builtin();
+        let request = PlanRequest::new("H100", 8, 1)
+            .unwrap()
+            .with_max_price_per_hour("10 EUR".parse().unwrap());
+
+        let err = try_plan(&catalog, &request, fresh()).unwrap_err();
+        let lenient = plan(&catalog, &request, fresh());
+
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+        assert_eq!(err.field(), Some("max_price"));
+        assert!(
+            err.message()
+                .contains("is in EUR but the prices are in USD"),
+            "{err}"
+        );
+        assert!(err.message().contains("currencies differ"), "{err}");
+        assert!(lenient.offers.is_empty());
+        let reasons: Vec<&RejectReason> =
+            lenient.rejected.iter().flat_map(|r| &r.reasons).collect();
+        assert!(
+            !reasons
+                .iter()
+                .any(|r| matches!(r, RejectReason::OverBudget { .. })),
+            "{reasons:?}"
+        );
+        let currency = reasons
+            .iter()
+            .find(|r| matches!(r, RejectReason::Currency { .. }))
+            .unwrap();
+        assert_eq!(currency.kind(), RejectKind::Price);
+        assert_eq!(
+            currency.to_string(),
+            "on-demand price is in USD, the most allowed in EUR; currencies differ"
+        );
+    }
+
+    #[test]
+    fn mixed_currencies_reject_only_the_other_currency() {
+        let csv = "InstanceType,AcceleratorName,AcceleratorCount,Price,Region\n\
+                   eu-box,H100,8,20 EUR,eu\n\
+                   us-box,H100,8,18,us\n\
+                   dear-eu-box,H100,8,90 EUR,eu\n";
+        let options = crate::CsvOptions::new(ProviderId::new("x").unwrap());
+        let (catalog, _) = Catalog::from_csv_reader(csv.as_bytes(), &options).unwrap();
+        let request = PlanRequest::new("H100", 8, 2)
+            .unwrap()
+            .with_max_price_per_hour("50 EUR".parse().unwrap());
+
+        let plan = try_plan(&catalog, &request, fresh()).unwrap();
+
+        let offered: Vec<&str> = plan.offers.iter().map(|o| o.id().type_name()).collect();
+        assert_eq!(offered, ["eu-box"]);
+        let rejected: Vec<(&str, &RejectReason)> = plan
+            .rejected
+            .iter()
+            .map(|r| (r.instance_type.type_name(), &r.reasons[0]))
+            .collect();
+        assert!(matches!(
+            rejected[..],
+            [
+                ("us-box", RejectReason::Currency { .. }),
+                ("dear-eu-box", RejectReason::OverBudget { .. })
+            ]
+        ));
     }
 
     #[test]

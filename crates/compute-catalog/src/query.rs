@@ -3,7 +3,9 @@
 
 use std::cmp::Ordering;
 
-use compute_types::{Architecture, Bytes, InstanceType, Price, ProviderId, Result};
+use compute_types::{
+    Architecture, Bytes, Currency, Error, InstanceType, Price, ProviderId, Result,
+};
 use rust_decimal::Decimal;
 
 use crate::{
@@ -57,7 +59,9 @@ impl LocationFilter {
 /// Prices are the instance's own price for the chosen market (on-demand unless
 /// [`spot`](Self::spot)); a type whose price covers the accelerators only has no instance
 /// price, so it fails [`max_price`](Self::max_price) and sorts last. A spot query keeps only
-/// types offered as spot (with a spot price). Memory filters use the
+/// types offered as spot (with a spot price). A price in another currency than
+/// `max_price` is never compared: such types fail the filter, and
+/// [`Catalog::try_query`] reports a `max_price` in a currency the catalog does not use. Memory filters use the
 /// nominal per-GPU size (an H100 80GB counts 80 GiB on every cloud), and a type whose GPU
 /// memory is unknown fails them. An architecture filter passes only types that list it.
 ///
@@ -289,8 +293,8 @@ impl Query {
 impl Catalog {
     /// Returns the instance types that pass every filter of `query`, in its order.
     ///
-    /// A GPU name that is not a known model simply matches nothing here;
-    /// [`try_query`](Self::try_query) reports it.
+    /// Input the catalog cannot answer (an unknown GPU name, a price cap in a currency no
+    /// type uses) simply matches nothing here; [`try_query`](Self::try_query) reports it.
     pub fn query(&self, query: &Query) -> Vec<&InstanceType> {
         let hits = self.entries().filter(|(t, g)| query.accepts(t, *g));
         if query.sort.is_none() {
@@ -317,15 +321,52 @@ impl Catalog {
     /// Answers `query` as [`query`](Self::query) does, after checking its input.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidRequest`](compute_types::ErrorKind::InvalidRequest) naming `gpu`
-    /// when the GPU name given to [`Query::gpu`] does not resolve as [`Catalog::gpu_model`]
-    /// says (`H200X`); the message lists a few of the catalog's models.
+    /// [`ErrorKind::InvalidRequest`](compute_types::ErrorKind::InvalidRequest) naming
+    /// - `gpu` when the GPU name given to [`Query::gpu`] does not resolve as
+    ///   [`Catalog::gpu_model`] says (`H200X`); the message lists a few of the catalog's
+    ///   models;
+    /// - `max_price` when the catalog has prices in the chosen market but none in the
+    ///   currency of [`Query::max_price`]: currencies are never converted.
     pub fn try_query(&self, query: &Query) -> Result<Vec<&InstanceType>> {
         if let Some(text) = &query.gpu_text {
             self.gpu_model(text)?;
         }
+        if let Some(max) = &query.max_price {
+            let types = self.instance_types().iter();
+            let prices = types.filter_map(|t| t.instance_price(query.spot));
+            check_currency(max, prices)?;
+        }
         Ok(self.query(query))
     }
+}
+
+/// Checks that a price cap can be compared with at least one of `prices`.
+///
+/// # Errors
+/// [`ErrorKind::InvalidRequest`](compute_types::ErrorKind::InvalidRequest) naming
+/// `max_price` when there are prices and none is in the cap's currency.
+pub(crate) fn check_currency(max: &Price, prices: impl Iterator<Item = Price>) -> Result<()> {
+    let mut seen: Vec<Currency> = Vec::new();
+    for price in prices {
+        if price.currency == max.currency {
+            return Ok(());
+        }
+        if !seen.contains(&price.currency) {
+            seen.push(price.currency);
+        }
+    }
+    if seen.is_empty() {
+        return Ok(());
+    }
+    let used: Vec<String> = seen.iter().map(ToString::to_string).collect();
+    Err(Error::invalid(
+        "max_price",
+        format!(
+            "is in {} but the prices are in {}; currencies differ and are not converted",
+            max.currency,
+            used.join(", ")
+        ),
+    ))
 }
 
 #[cfg(test)]
@@ -453,6 +494,24 @@ mod tests {
         );
         assert!(catalog.try_query(&mega).unwrap().is_empty());
         assert!(catalog.try_query(&known_absent).unwrap().is_empty());
+    }
+
+    #[test]
+    fn try_query_rejects_a_price_cap_in_an_unused_currency() {
+        let catalog = Catalog::builtin();
+
+        let eur = Query::new().max_price("10 EUR".parse().unwrap());
+        let usd = Query::new().max_price("10".parse().unwrap());
+
+        let err = catalog.try_query(&eur).unwrap_err();
+        assert_eq!(err.field(), Some("max_price"));
+        assert!(
+            err.message()
+                .contains("is in EUR but the prices are in USD"),
+            "{err}"
+        );
+        assert!(catalog.query(&eur).is_empty());
+        assert!(!catalog.try_query(&usd).unwrap().is_empty());
     }
 
     #[test]

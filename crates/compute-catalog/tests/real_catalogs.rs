@@ -10,7 +10,7 @@ use std::{
 
 use compute_catalog::{
     Catalog, CsvOptions, LoadReport, PlanRequest, Query, RejectReason, SkipReason, SortBy,
-    WarningKind, normalize_gpu, plan,
+    WarningKind, normalize_gpu, plan, try_plan,
 };
 use compute_types::{Bytes, PriceScope, ProviderId, UsageClass};
 
@@ -469,6 +469,28 @@ fn user_gpu_names_resolve_strictly_on_the_real_catalogs() {
         "vast: the 1x type in two places, the 2x type in one"
     );
     assert!(ws.iter().all(|t| t.name().contains("RTX_PRO_6000_WS")));
+}
+
+#[test]
+fn spot_queries_locations_and_currencies_on_the_real_catalogs() {
+    let (catalog, _) = load_all();
+    let vast = ProviderId::new("vast").unwrap();
+    let gcp = ProviderId::new("gcp").unwrap();
+
+    let spot = catalog.query(&Query::new().gpu("H100").spot(true));
+    let eur = PlanRequest::new("H100", 8, 1)
+        .unwrap()
+        .with_max_price_per_hour("40 EUR".parse().unwrap());
+
+    assert!(!spot.is_empty());
+    assert!(spot.iter().all(|t| t.spot_price.is_some()));
+    assert!(spot.iter().all(|t| t.provider().as_str() != "vast"));
+    assert!(catalog.knows_location(Some(&vast), "Oregon, US, NA"));
+    assert!(catalog.knows_location(Some(&gcp), "europe-*"));
+    assert!(!catalog.knows_location(Some(&gcp), "Oregon, US, NA"));
+    assert!(!catalog.knows_location(None, "us-eats-1"));
+    let err = try_plan(&catalog, &eur, SystemTime::now()).unwrap_err();
+    assert_eq!(err.field(), Some("max_price"));
 }
 
 #[test]
