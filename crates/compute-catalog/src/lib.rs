@@ -17,6 +17,11 @@
 //! - [`Query`] filters and sorts; [`plan`] ranks offers for "N nodes of G GPUs" with every
 //!   rejection explained and a warning when the catalog is stale; [`Failover`] walks the
 //!   offers, blocking a place for a while after a capacity or quota error.
+//! - Input from users is checked before it reaches an empty answer:
+//!   [`Catalog::gpu_model`] and [`Catalog::knows_location`] tell unknown names, and
+//!   [`Catalog::try_query`] and [`try_plan`] report an unknown GPU or a price cap in a
+//!   currency the catalog does not use as
+//!   [`InvalidRequest`](compute_types::ErrorKind::InvalidRequest).
 //!
 //! # Examples
 //!
