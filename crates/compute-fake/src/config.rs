@@ -93,9 +93,10 @@ impl fmt::Display for Operation {
 /// Quota limits of one location.
 ///
 /// The fake's default, [`QuotaLimits::DEFAULT`], is what a fresh cloud account typically
-/// gets: 64 instances and 256 GPUs per location (eight full 8-GPU nodes plus headroom,
-/// or 64 single-GPU ones). [`QuotaLimits::UNLIMITED`] turns the quota off.
+/// gets: 64 instances and 256 GPUs per location, enough for 32 nodes of 8 GPUs or 64
+/// smaller ones. [`QuotaLimits::UNLIMITED`] turns the quota off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct QuotaLimits {
     /// How many instances may exist (every state but terminating and terminated counts).
     pub instances: u64,
