@@ -5,6 +5,12 @@ use std::{collections::BTreeSet, fmt};
 use serde::{Deserialize, Serialize};
 
 /// One optional ability of a provider. Covers every Go v1 capability.
+///
+/// Each Go v1 capability maps to the variant of the same meaning, except Go's combined
+/// `CapabilityCreateTerminateInstance`, which is the
+/// pair [`Capability::CreateInstance`] and [`Capability::TerminateInstance`]; see
+/// [`Capabilities::can_create_and_terminate`]. The last two variants are test hooks with
+/// no Go counterpart.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -100,6 +106,12 @@ impl Capabilities {
         self.0.contains(&cap)
     }
 
+    /// Returns true when both create and terminate are present: Go v1's combined
+    /// `CapabilityCreateTerminateInstance`.
+    pub fn can_create_and_terminate(&self) -> bool {
+        self.has(Capability::CreateInstance) && self.has(Capability::TerminateInstance)
+    }
+
     /// Iterates in a stable order.
     pub fn iter(&self) -> impl Iterator<Item = Capability> + '_ {
         self.0.iter().copied()
@@ -124,6 +136,12 @@ mod tests {
 
         assert!(caps.has(Capability::ModifyFirewall));
         assert!(!caps.has(Capability::RebootInstance));
+        assert!(!caps.can_create_and_terminate());
+        assert!(
+            caps.clone()
+                .with(Capability::TerminateInstance)
+                .can_create_and_terminate()
+        );
         let json = serde_json::to_string(&caps).unwrap();
         assert_eq!(json, r#"["create_instance","modify_firewall"]"#);
         assert_eq!(serde_json::from_str::<Capabilities>(&json).unwrap(), caps);

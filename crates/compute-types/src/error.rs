@@ -2,13 +2,16 @@
 
 use std::{error::Error as StdError, fmt, time::Duration};
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
 use crate::InstanceId;
 
 /// What went wrong, in terms a caller can act on.
 ///
 /// The set is shared by every provider: each vendor crate maps its own codes onto it once.
 #[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The resource does not exist (or is not visible to these credentials).
     NotFound,
@@ -75,8 +78,12 @@ impl fmt::Display for ErrorKind {
 }
 
 /// Whether, and how, a failed call may be retried.
+///
+/// In JSON: `{"class":"never"}`, `{"class":"transient"}` or
+/// `{"class":"throttled","after_ms":1500}`.
 #[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "class", rename_all = "snake_case")]
 pub enum Retry {
     /// Retrying the same call cannot help.
     Never,
@@ -85,8 +92,34 @@ pub enum Retry {
     /// The provider asked us to slow down, optionally saying for how long.
     Throttled {
         /// How long the provider asked us to wait, when it said.
+        #[serde(
+            rename = "after_ms",
+            default,
+            with = "opt_millis",
+            skip_serializing_if = "Option::is_none"
+        )]
         after: Option<Duration>,
     },
+}
+
+/// Durations as whole milliseconds, for retry-after hints.
+mod opt_millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
+    }
 }
 
 impl Retry {
@@ -100,14 +133,18 @@ impl Retry {
 ///
 /// This is what makes a failed create safe to reason about: either nothing was applied, or
 /// the caller must look (for example by ref id) because something may exist.
+///
+/// In JSON: `{"outcome":"not_applied"}` or `{"outcome":"unknown","instance_id":"i-1"}`.
 #[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     /// The provider did not apply the change.
     NotApplied,
     /// The change may have been applied; the resource may exist.
     Unknown {
         /// The cloud's id of the resource, when the provider learned it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         instance_id: Option<InstanceId>,
     },
 }
@@ -365,9 +402,178 @@ impl StdError for Error {
     }
 }
 
+/// The JSON form of an [`Error`]: every field, and the messages of its source chain.
+#[derive(Serialize, Deserialize)]
+struct Report {
+    kind: ErrorKind,
+    message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+    retry: Retry,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    outcome: Option<Outcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    provider: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    operation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    attempts: Option<u32>,
+    #[serde(default, with = "opt_millis", skip_serializing_if = "Option::is_none")]
+    elapsed_ms: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    causes: Vec<String>,
+}
+
+/// A cause read back from JSON: only its message survives the trip.
+#[derive(Debug)]
+struct Cause {
+    message: String,
+    source: Option<Box<Self>>,
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for Cause {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn StdError + 'static))
+    }
+}
+
+/// Serialises every field and the source chain's messages (`causes`), as a report for
+/// logs and machine-readable output. Messages never hold secrets, so neither does this.
+impl Serialize for Error {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let inner = &self.0;
+        let mut causes = Vec::new();
+        let mut next = self.source();
+        while let Some(cause) = next {
+            causes.push(cause.to_string());
+            next = cause.source();
+        }
+
+        Report {
+            kind: inner.kind,
+            message: inner.message.clone(),
+            field: inner.field.clone(),
+            retry: inner.retry,
+            outcome: inner.outcome.clone(),
+            provider: inner.provider.clone(),
+            operation: inner.operation.clone(),
+            attempts: inner.attempts,
+            elapsed_ms: inner.elapsed,
+            causes,
+        }
+        .serialize(s)
+    }
+}
+
+/// Reads back what [`Serialize`] wrote; each cause becomes a plain message in the chain.
+impl<'de> Deserialize<'de> for Error {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let report = Report::deserialize(d)?;
+        let source = report
+            .causes
+            .into_iter()
+            .rev()
+            .fold(None, |source, message| {
+                Some(Box::new(Cause { message, source }))
+            });
+
+        Ok(Self(Box::new(Inner {
+            kind: report.kind,
+            message: report.message,
+            field: report.field,
+            retry: report.retry,
+            outcome: report.outcome,
+            provider: report.provider,
+            operation: report.operation,
+            attempts: report.attempts,
+            elapsed: report.elapsed_ms,
+            source: source.map(|c| c as BoxError),
+        })))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kinds_retry_classes_and_outcomes_round_trip() {
+        let kinds = [
+            ErrorKind::NotFound,
+            ErrorKind::AlreadyExists,
+            ErrorKind::InvalidRequest,
+            ErrorKind::Unauthenticated,
+            ErrorKind::PermissionDenied,
+            ErrorKind::QuotaExceeded,
+            ErrorKind::CapacityUnavailable,
+            ErrorKind::Unsupported,
+            ErrorKind::RateLimited,
+            ErrorKind::Unavailable,
+            ErrorKind::Timeout,
+            ErrorKind::Internal,
+        ];
+        for kind in kinds {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str().replace(' ', "_")));
+            assert_eq!(serde_json::from_str::<ErrorKind>(&json).unwrap(), kind);
+        }
+
+        let throttled = Retry::Throttled {
+            after: Some(Duration::from_millis(1500)),
+        };
+        let json = serde_json::to_string(&throttled).unwrap();
+        assert_eq!(json, r#"{"class":"throttled","after_ms":1500}"#);
+        for retry in [
+            Retry::Never,
+            Retry::Transient,
+            throttled,
+            Retry::Throttled { after: None },
+        ] {
+            let json = serde_json::to_string(&retry).unwrap();
+            assert_eq!(serde_json::from_str::<Retry>(&json).unwrap(), retry);
+        }
+
+        let unknown = Outcome::Unknown {
+            instance_id: Some(InstanceId::new("i-1").unwrap()),
+        };
+        let json = serde_json::to_string(&unknown).unwrap();
+        assert_eq!(json, r#"{"outcome":"unknown","instance_id":"i-1"}"#);
+        for outcome in [Outcome::NotApplied, unknown] {
+            let json = serde_json::to_string(&outcome).unwrap();
+            assert_eq!(serde_json::from_str::<Outcome>(&json).unwrap(), outcome);
+        }
+    }
+
+    #[test]
+    fn errors_round_trip_with_their_causes() {
+        let io = std::io::Error::other("connection reset");
+        let err = Error::new(ErrorKind::Timeout, "create timed out")
+            .with_provider("fake")
+            .with_operation("create_instance")
+            .with_outcome(Outcome::Unknown { instance_id: None })
+            .with_source(io);
+
+        let json = serde_json::to_value(&err).unwrap();
+        let back: Error = serde_json::from_value(json.clone()).unwrap();
+
+        assert_eq!(json["kind"], "timeout");
+        assert_eq!(json["retry"]["class"], "transient");
+        assert_eq!(json["causes"][0], "connection reset");
+        assert_eq!(back.to_string(), err.to_string());
+        assert_eq!(back.kind(), err.kind());
+        assert_eq!(back.retry(), err.retry());
+        assert_eq!(back.outcome(), err.outcome());
+        assert_eq!(back.source().unwrap().to_string(), "connection reset");
+        assert_eq!(serde_json::to_value(&back).unwrap(), json);
+    }
 
     #[test]
     fn invalid_names_field_and_rule() {

@@ -66,6 +66,10 @@ pub struct InstanceNetwork {
     /// Port mappings, for container-based providers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub port_mappings: Vec<PortMapping>,
+    /// The provider's id of the reserved public address, when the instance keeps its
+    /// address across stops (Go's `IPAllocationID`; see `CreateInstance::persistent_ip`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_allocation_id: Option<String>,
 }
 
 /// How to log in.
@@ -133,6 +137,13 @@ pub struct InstanceFlags {
     /// Runs without root privileges.
     #[serde(default)]
     pub not_privileged: bool,
+    /// The cloud's instance metadata endpoint is reachable from inside (Go's
+    /// `MetaEndpointEnabled`).
+    #[serde(default)]
+    pub metadata_endpoint_enabled: bool,
+    /// The metadata endpoint also serves the instance's tags (Go's `MetaTagsEnabled`).
+    #[serde(default)]
+    pub metadata_tags_enabled: bool,
 }
 
 /// An instance, as a provider reports it.
@@ -270,6 +281,9 @@ mod tests {
             .push(Volume::new(VolumeSpec::root(Bytes::gib(512))));
         inst.lifecycle.retire_timeout = Some(Duration::from_secs(3600));
         inst.flags.stoppable = true;
+        inst.flags.metadata_endpoint_enabled = true;
+        inst.flags.metadata_tags_enabled = true;
+        inst.network.ip_allocation_id = Some("eipalloc-0abc".into());
         inst.tags.insert("team", "ml").unwrap();
 
         let json = serde_json::to_string_pretty(&inst).unwrap();
@@ -278,5 +292,7 @@ mod tests {
         assert_eq!(back, inst);
         assert_eq!(back.placement.zone.as_ref().unwrap().as_str(), "use1-az4");
         assert!(json.contains("\"retire_timeout\": 3600"));
+        assert!(json.contains("\"ip_allocation_id\": \"eipalloc-0abc\""));
+        assert!(json.contains("\"metadata_tags_enabled\": true"));
     }
 }

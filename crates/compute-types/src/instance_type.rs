@@ -44,6 +44,10 @@ pub struct InstanceType {
     /// Whether the root volume can be resized.
     #[serde(default)]
     pub elastic_root_volume: bool,
+    /// Whether an instance of this type can change to another type in the same zone
+    /// (Go's `SubLocationTypeChangeable`).
+    #[serde(default)]
+    pub type_changeable_in_zone: bool,
     /// Host memory.
     pub memory: Bytes,
     /// Virtual CPUs.
@@ -122,6 +126,7 @@ impl InstanceType {
             gpus: Vec::new(),
             storage: Vec::new(),
             elastic_root_volume: false,
+            type_changeable_in_zone: false,
             memory,
             vcpus,
             supported_cores: Vec::new(),
@@ -228,5 +233,19 @@ mod tests {
         let json = serde_json::to_string(&t).unwrap();
         assert!(json.contains("\"id\":\"lambda/us-east-1//gpu_8x_h100_sxm5\""));
         assert_eq!(serde_json::from_str::<InstanceType>(&json).unwrap(), t);
+
+        // Every field that defaults away must still survive a trip when set.
+        let mut full = h100();
+        full.price_scope = PriceScope::AcceleratorsOnly;
+        full.usage_classes = vec![UsageClass::OnDemand, UsageClass::Spot, UsageClass::Reserved];
+        full.type_changeable_in_zone = true;
+        full.available_zones = vec![ZoneId::new("us-east-1a").unwrap()];
+        let json = serde_json::to_string(&full).unwrap();
+        assert!(
+            json.contains(r#""price_scope":"accelerators_only""#),
+            "{json}"
+        );
+        assert!(json.contains(r#""usage_classes":["on_demand","spot","reserved"]"#));
+        assert_eq!(serde_json::from_str::<InstanceType>(&json).unwrap(), full);
     }
 }

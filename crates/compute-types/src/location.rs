@@ -189,5 +189,11 @@ mod tests {
         assert_eq!(serde_json::from_str::<Location>(&json).unwrap(), loc);
         assert!(serde_json::from_str::<Location>(&json.replace("USA", "US")).is_err());
         assert!(loc.zone(&ZoneId::new("use1-az4").unwrap()).is_some());
+
+        let mut zone = Zone::new(ZoneId::new("use1-az6").unwrap());
+        zone.available = false;
+        let json = serde_json::to_string(&zone).unwrap();
+        assert_eq!(json, r#"{"name":"use1-az6","available":false}"#);
+        assert_eq!(serde_json::from_str::<Zone>(&json).unwrap(), zone);
     }
 }

@@ -83,12 +83,28 @@ impl From<Currency> for String {
 /// assert_eq!(cluster.to_string(), "47.84 USD/h");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "PriceRepr")]
 #[non_exhaustive]
 pub struct Price {
     /// The amount per hour, serialised as a decimal string.
     pub amount: Decimal,
     /// The currency.
     pub currency: Currency,
+}
+
+/// The wire form of a [`Price`], checked by [`Price::new`] on the way in.
+#[derive(Deserialize)]
+struct PriceRepr {
+    amount: Decimal,
+    currency: Currency,
+}
+
+impl TryFrom<PriceRepr> for Price {
+    type Error = Error;
+
+    fn try_from(repr: PriceRepr) -> Result<Self> {
+        Self::new(repr.amount, repr.currency)
+    }
 }
 
 impl Price {
@@ -268,5 +284,11 @@ mod tests {
         let json = serde_json::to_string(&sum).unwrap();
         assert_eq!(json, r#"{"amount":"0.3","currency":"USD"}"#);
         assert_eq!(serde_json::from_str::<Price>(&json).unwrap(), sum);
+
+        // JSON goes through the same checks as `Price::new`.
+        let negative = serde_json::from_str::<Price>(r#"{"amount":"-1","currency":"USD"}"#);
+        assert!(negative.unwrap_err().to_string().contains("negative"));
+        let unknown = serde_json::from_str::<Price>(r#"{"amount":"1","currency":"ABC"}"#);
+        assert!(unknown.unwrap_err().to_string().contains("ISO 4217"));
     }
 }

@@ -143,20 +143,52 @@ fn parse_bytes(field: &str, text: &str) -> Result<Bytes> {
     let overflow = || Error::invalid(field, format!("`{text}` is larger than 2^64 bytes"));
     let whole: u64 = whole.parse().map_err(|_| overflow())?;
     let mut total = whole.checked_mul(multiplier).ok_or_else(overflow)?;
+    // Trailing zeros change nothing; what is left must name whole bytes.
+    let frac = frac.trim_end_matches('0');
     if !frac.is_empty() {
-        let scale = 10u128.pow(u32::try_from(frac.len()).map_err(|_| overflow())?.min(30));
-        let digits: u128 = frac.parse().map_err(|_| overflow())?;
-        let part = digits * u128::from(multiplier);
-        if !part.is_multiple_of(scale) {
-            return Err(Error::invalid(
-                field,
-                format!("`{text}` is not a whole number of bytes"),
-            ));
-        }
-        let part = u64::try_from(part / scale).map_err(|_| overflow())?;
-        total = total.checked_add(part).ok_or_else(overflow)?;
+        total = total
+            .checked_add(fraction_bytes(field, text, frac, multiplier)?)
+            .ok_or_else(overflow)?;
     }
     Ok(Bytes(total))
+}
+
+/// The bytes in `0.frac` units of `multiplier`, exactly, or an error when they are not whole.
+///
+/// `frac` holds at most 38 digits (it fits a `u128`); the product is reduced by the common
+/// factor of `multiplier` and the decimal scale first, so nothing overflows.
+fn fraction_bytes(field: &str, text: &str, frac: &str, multiplier: u64) -> Result<u64> {
+    if frac.len() > 38 {
+        return Err(Error::invalid(
+            field,
+            format!("`{text}` has more than 38 decimal places"),
+        ));
+    }
+    let digits: u128 = frac
+        .parse()
+        .map_err(|_| Error::invalid(field, format!("`{text}` is not a number")))?;
+
+    let scale = 10u128.pow(frac.len() as u32);
+    let multiplier = u128::from(multiplier);
+    let common = gcd(multiplier, scale);
+    let denominator = scale / common;
+    if !digits.is_multiple_of(denominator) {
+        return Err(Error::invalid(
+            field,
+            format!("`{text}` is not a whole number of bytes"),
+        ));
+    }
+
+    // digits < scale, so the result is below `multiplier` and fits a u64.
+    let part = digits / denominator * (multiplier / common);
+    Ok(u64::try_from(part).unwrap_or(u64::MAX))
+}
+
+fn gcd(mut a: u128, mut b: u128) -> u128 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 impl fmt::Display for Bytes {
@@ -214,6 +246,31 @@ mod tests {
         assert_eq!(Bytes::parse("1.5GiB").unwrap(), Bytes::mib(1536));
         assert_eq!(Bytes::parse("1024").unwrap().as_u64(), 1024);
         assert_eq!(Bytes::parse("3 kB").unwrap().as_u64(), 3000);
+    }
+
+    #[test]
+    fn long_fractions_are_exact_and_never_overflow() {
+        // Trailing zeros are ignored however many there are.
+        let zeros = format!("0.1{}B", "0".repeat(36));
+        assert!(Bytes::parse(&zeros).is_err(), "0.1 bytes is not whole");
+        let kb = format!("1.5{}KB", "0".repeat(60));
+        assert_eq!(Bytes::parse(&kb).unwrap().as_u64(), 1500);
+
+        // One byte written as a fraction of a PiB, 2^-50 exactly (50 decimal places).
+        let one = "0.00000000000000088817841970012523233890533447265625PiB";
+        assert!(Bytes::parse(one).is_err(), "more than 38 places is refused");
+        assert_eq!(Bytes::parse("0.0009765625KiB").unwrap().as_u64(), 1);
+
+        // Many significant places in a big unit: an error, not a panic or a wrong size.
+        for bad in [
+            "1.999999999999999999999999PiB",
+            "0.1234567890123456789012345678901234567PB",
+        ] {
+            let err = Bytes::parse(bad).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::InvalidRequest, "{bad}");
+            assert!(err.to_string().contains("whole number"), "{err}");
+        }
+        assert_eq!(Bytes::parse("1.125PiB").unwrap().as_u64(), 9 * (1u64 << 47));
     }
 
     #[test]
