@@ -36,6 +36,13 @@ pub trait Credential: Send + Sync + fmt::Debug {
     /// # Errors
     /// `Unauthenticated` for bad credentials; `InvalidRequest` naming `location` when a
     /// per-location API gets none.
+    ///
+    /// # Provider differences
+    /// Some providers check the credentials here with a cheap authenticated call and so
+    /// report `Unauthenticated` at once; others only build a client, and bad credentials
+    /// surface on the first call instead. A per-location provider returns a provider bound
+    /// to that one location; a global one returns the same provider for every location.
+    /// Network failures while checking are `Unavailable` (transient).
     async fn connect(&self, location: Option<&LocationId>) -> Result<Arc<dyn Provider>>;
 }
 
