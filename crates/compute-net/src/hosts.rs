@@ -57,19 +57,40 @@ impl TryFrom<HostState> for HostAllocator {
     }
 }
 
+/// Returns true for an IPv6 subnet sharing addresses with `::ffff:0:0/96`.
+fn overlaps_ipv4_mapped(subnet: IpNet) -> bool {
+    const MAPPED: ipnet::Ipv6Net =
+        ipnet::Ipv6Net::new_assert(std::net::Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0), 96);
+    // Two CIDRs share an address exactly when one holds the other.
+    match subnet {
+        IpNet::V6(v6) => v6.contains(&MAPPED) || MAPPED.contains(&v6),
+        IpNet::V4(_) => false,
+    }
+}
+
 impl HostAllocator {
     /// Creates an allocator for `subnet`, keeping `reserved` addresses after the network
     /// address.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidRequest`] naming `subnet` when it has host bits set or leaves no
-    /// host addresses (IPv4 /31 and /32, IPv6 /128), or `reserved` when nothing is left
-    /// after the reserved addresses.
+    /// [`ErrorKind::InvalidRequest`] naming `subnet` when it has host bits set, leaves no
+    /// host addresses (IPv4 /31 and /32, IPv6 /128) or overlaps the IPv4-mapped block
+    /// `::ffff:0:0/96` (whose addresses are IPv4 ones in disguise), or `reserved` when
+    /// nothing is left after the reserved addresses.
     pub fn new(subnet: IpNet, reserved: u32) -> Result<Self> {
         if cidr::has_host_bits(subnet) {
             return Err(Error::invalid(
                 "subnet",
                 format!("{subnet} has host bits set; write {}", subnet.trunc()),
+            ));
+        }
+        if overlaps_ipv4_mapped(subnet) {
+            return Err(Error::invalid(
+                "subnet",
+                format!(
+                    "{subnet} holds IPv4-mapped addresses (::ffff:0:0/96); \
+                     allocate from the IPv4 subnet they map instead"
+                ),
             ));
         }
         let host_bits = u32::from(subnet.max_prefix_len() - subnet.prefix_len());
@@ -324,6 +345,9 @@ mod tests {
             (net("10.0.0.0/31"), 0, "subnet"),
             (net("10.0.0.0/32"), 0, "subnet"),
             (net("fd00::/128"), 0, "subnet"),
+            (net("::ffff:0:0/96"), 0, "subnet"),
+            (net("::ffff:10.0.0.0/120"), 0, "subnet"),
+            (net("::/64"), 0, "subnet"),
             (net("10.0.0.0/30"), 2, "reserved"),
             (net("10.0.0.0/30"), u32::MAX, "reserved"),
         ];

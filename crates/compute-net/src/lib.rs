@@ -92,7 +92,7 @@ mod policy;
 pub use diff::{RuleDiff, diff};
 pub use flow::{Decision, Flow, PortSet, Reach, Reason, RuleRef};
 pub use hosts::{DEFAULT_RESERVED_HOSTS, HostAllocator};
-pub use lint::{Finding, LintCode, Severity, lint};
+pub use lint::{Finding, LintCode, Severity, lint, lint_addressed};
 pub use network::{InstanceInfo, InstanceSpec, Network, ReachabilityMatrix};
 pub use nft::render_nftables;
 pub use normalize::{CanonicalizedCidr, Normalized, ensure_unique, normalize};

@@ -1,6 +1,6 @@
 //! Lints for a rule set: world-open ports, shadowed and redundant rules, family gaps.
 
-use std::fmt;
+use std::{fmt, net::IpAddr};
 
 use compute_types::{Direction, FirewallRule, FirewallRules, Protocol, Result};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
@@ -55,7 +55,8 @@ pub enum LintCode {
     /// A rule only admits addresses of the instance's own cluster, which reaches it anyway.
     /// Info.
     ClusterRedundant,
-    /// An ingress rule admits only IPv4 sources while the cluster has IPv6. Info.
+    /// An ingress rule admits only IPv4 sources while the instance has IPv6 (its cluster
+    /// has an IPv6 subnet, or the instance an IPv6 address). Info.
     Ipv4Only,
     /// Egress rules replace the default allow-all outbound with less. Warning.
     EgressNarrows,
@@ -165,7 +166,40 @@ impl fmt::Display for Finding {
 /// assert_eq!(findings[0].severity, Severity::Warning);
 /// ```
 pub fn lint(context: &ClusterContext, rules: &FirewallRules) -> Result<Vec<Finding>> {
+    lint_addressed(context, rules, &[])
+}
+
+/// Lints the rules of one instance whose own addresses are `addrs`.
+///
+/// As [`lint`], except that [`LintCode::Ipv4Only`] also fires when the instance itself has
+/// an IPv6 address (public or private) in a cluster without an IPv6 subnet: IPv6 clients
+/// reach it, and IPv4-only rules leave them out.
+///
+/// # Errors
+/// As [`lint`].
+///
+/// # Examples
+///
+/// ```
+/// use compute_net::{ClusterContext, LintCode, lint_addressed};
+/// use compute_types::FirewallRules;
+///
+/// let cluster = ClusterContext::new("train", ["10.1.0.0/24".parse().unwrap()]).unwrap();
+/// let rules = FirewallRules::from_rules(["tcp:22@198.51.100.0/24".parse().unwrap()]);
+/// let addrs = ["10.1.0.4".parse().unwrap(), "2001:db8::4".parse().unwrap()];
+/// let findings = lint_addressed(&cluster, &rules, &addrs).unwrap();
+/// assert_eq!(findings[0].code, LintCode::Ipv4Only);
+/// ```
+pub fn lint_addressed(
+    context: &ClusterContext,
+    rules: &FirewallRules,
+    addrs: &[IpAddr],
+) -> Result<Vec<Finding>> {
     validate_rules(rules)?;
+    let has_ipv6 = context.has_ipv6()
+        || addrs
+            .iter()
+            .any(|a| matches!(cidr::canonical_addr(*a), IpAddr::V6(_)));
     let cluster = AddrSet::from_nets(context.subnets().iter().copied());
     let mut findings = Vec::new();
 
@@ -180,7 +214,7 @@ pub fn lint(context: &ClusterContext, rules: &FirewallRules) -> Result<Vec<Findi
             host_bits(rule, &mut add);
             if direction == Direction::Ingress {
                 world_open(rule, &mut add);
-                ipv4_only(context, rule, &mut add);
+                ipv4_only(has_ipv6, rule, &mut add);
                 admits_cluster(context, rule, &mut add);
             }
             cluster_redundant(context, &cluster, rule, &work[i].addrs, &mut add);
@@ -234,19 +268,15 @@ fn world_open(rule: &FirewallRule, add: &mut impl FnMut(LintCode, String)) {
     }
 }
 
-fn ipv4_only(
-    context: &ClusterContext,
-    rule: &FirewallRule,
-    add: &mut impl FnMut(LintCode, String),
-) {
+fn ipv4_only(has_ipv6: bool, rule: &FirewallRule, add: &mut impl FnMut(LintCode, String)) {
     let v4_only = rule
         .cidrs
         .iter()
         .all(|n| matches!(canonical_net(*n), IpNet::V4(_)));
-    if context.has_ipv6() && v4_only {
+    if has_ipv6 && v4_only {
         add(
             LintCode::Ipv4Only,
-            format!("`{rule}` admits ipv4 sources only, but the cluster also has ipv6"),
+            format!("`{rule}` admits ipv4 sources only, but the instance also has ipv6"),
         );
     }
 }
@@ -408,6 +438,30 @@ mod tests {
         for (rules, want) in cases {
             assert_eq!(codes(rules), want, "{rules:?}");
         }
+    }
+    #[test]
+    fn ipv4_only_looks_at_the_instance_addresses_too() {
+        let v4_cluster = ClusterContext::new("a", [net("10.1.0.0/24")]).unwrap();
+        let rules = FirewallRules::from_rules(["tcp:22@198.51.100.0/24".parse().unwrap()]);
+        let v4: IpAddr = "10.1.0.4".parse().unwrap();
+        let v6: IpAddr = "2001:db8::4".parse().unwrap();
+        let mapped: IpAddr = "::ffff:203.0.113.4".parse().unwrap();
+        let found = |addrs: &[IpAddr]| -> Vec<LintCode> {
+            let findings = lint_addressed(&v4_cluster, &rules, addrs).unwrap();
+            findings.into_iter().map(|f| f.code).collect()
+        };
+
+        assert_eq!(found(&[]), vec![]);
+        assert_eq!(found(&[v4]), vec![]);
+        assert_eq!(found(&[v4, mapped]), vec![], "a mapped address is ipv4");
+        assert_eq!(found(&[v4, v6]), vec![LintCode::Ipv4Only]);
+        let both =
+            FirewallRules::from_rules(["tcp:22@198.51.100.0/24,2001:db8::/32".parse().unwrap()]);
+        assert!(
+            lint_addressed(&v4_cluster, &both, &[v4, v6])
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::{
     cidr::{self, canonical_addr},
     flow::{Decision, Flow, Reach, Reason},
     hosts::{DEFAULT_RESERVED_HOSTS, HostAllocator},
-    lint::{Finding, lint},
+    lint::{Finding, lint_addressed},
     plan::ClusterSubnets,
     policy::{ClusterContext, Policy},
 };
@@ -441,7 +441,8 @@ impl Network {
         self.instances.get(id).map(|e| &e.policy)
     }
 
-    /// Lints an instance's rules in its cluster, with every other cluster as a peer.
+    /// Lints an instance's rules in its cluster, with every other cluster as a peer and the
+    /// instance's own addresses known (see [`lint_addressed`]).
     ///
     /// # Errors
     /// [`ErrorKind::NotFound`] when there is no such instance.
@@ -450,7 +451,9 @@ impl Network {
         let context = self
             .cluster_context(&entry.info.cluster)
             .unwrap_or_default();
-        lint(&context, &entry.info.rules)
+        let mut addrs = entry.info.private_ips.clone();
+        addrs.extend(entry.info.public_ip);
+        lint_addressed(&context, &entry.info.rules, &addrs)
     }
 
     /// Decides whether a flow would be delivered.
