@@ -103,10 +103,11 @@ Examples:
     #[command(long_about = "\
 Create a cluster: allocate its subnet, create the nodes concurrently, wait until all run.
 
-All-or-nothing: when any node fails, the nodes already created are terminated and the
-error says what failed and what was cleaned up. Running `up` again with the same spec is a
-no-op. Without --allow, only traffic between the cluster's nodes is let in; without
---ssh-key, SSH from outside stays denied.")]
+All-or-nothing: when any node fails, the nodes this run created are terminated and the
+error says what failed and what was cleaned up; nodes that already existed (a rerun's) are
+kept. Running `up` again with the same spec is a no-op. Without --allow, only traffic
+between the cluster's nodes is let in; without --ssh-key, no key is authorised, so nobody
+can log in over SSH.")]
     #[command(after_help = "\
 Examples:
   computectl up --cluster demo --gpu H100 --gpus-per-node 8 --nodes 2

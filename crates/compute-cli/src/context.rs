@@ -1,5 +1,5 @@
-//! What a command runs with: the output format, the catalog, the provider and the inventory,
-//! each made only when the command first asks for it.
+//! What a command runs with: the output format, the catalog, the state path, the provider
+//! and the inventory, each made only when the command first asks for it.
 
 use std::{
     path::{Path, PathBuf},
@@ -37,7 +37,10 @@ pub(crate) struct Context {
     pub(crate) out: Output,
     provider_name: String,
     catalog_path: Option<PathBuf>,
-    state_path: PathBuf,
+    /// `--state` (or `COMPUTECTL_STATE`); the default is found only when a command needs
+    /// the state, so `types`, `locations` and `plan` run without a data directory.
+    state_arg: Option<PathBuf>,
+    state_path: OnceLock<PathBuf>,
     fake: FakeKnobs,
     catalog: OnceLock<Catalog>,
     provider: OnceLock<Arc<dyn Provider>>,
@@ -52,10 +55,10 @@ struct FakeKnobs {
 }
 
 impl Context {
-    /// Checks the global options; nothing is loaded yet.
+    /// Checks the global options; nothing is loaded yet, not even the state path.
     ///
     /// # Errors
-    /// Exit 2 for an unknown provider; exit 1 when no state path can be found.
+    /// Exit 2 for an unknown provider.
     pub(crate) fn new(global: &GlobalArgs) -> CliResult<Self> {
         if !PROVIDERS.contains(&global.provider.as_str()) {
             return Err(
@@ -63,15 +66,12 @@ impl Context {
                     .with_hint(format!("available providers: {}", PROVIDERS.join(", "))),
             );
         }
-        let state_path = match &global.state {
-            Some(path) => path.clone(),
-            None => default_state_path()?,
-        };
         Ok(Self {
             out: Output::new(global.output),
             provider_name: global.provider.clone(),
             catalog_path: global.catalog.clone(),
-            state_path,
+            state_arg: global.state.clone(),
+            state_path: OnceLock::new(),
             fake: FakeKnobs {
                 boot_ms: global.fake_boot_ms,
                 terminate_ms: global.fake_terminate_ms,
@@ -82,9 +82,28 @@ impl Context {
         })
     }
 
+    /// Returns the fake's state file: `--state` when given, else the default under the
+    /// user's data directory, found on first use.
+    ///
+    /// # Errors
+    /// Exit 1 when no `--state` is given and no data directory can be found.
+    pub(crate) fn state_path(&self) -> CliResult<&Path> {
+        if let Some(path) = self.state_path.get() {
+            return Ok(path);
+        }
+        let path = match &self.state_arg {
+            Some(path) => path.clone(),
+            None => default_state_path()?,
+        };
+        Ok(self.state_path.get_or_init(|| path))
+    }
+
     /// Returns the cluster inventory beside the state file.
-    pub(crate) fn inventory(&self) -> Inventory {
-        Inventory::beside(&self.state_path)
+    ///
+    /// # Errors
+    /// As [`Context::state_path`].
+    pub(crate) fn inventory(&self) -> CliResult<Inventory> {
+        Ok(Inventory::beside(self.state_path()?))
     }
 
     /// Returns the catalog: `--catalog` when given, else the built-in one; loaded once.
@@ -158,8 +177,8 @@ impl Context {
     /// world in the state file, so separate invocations see the same instances.
     ///
     /// # Errors
-    /// Exit 1 when the state file cannot be opened (a corrupt one is named, never reset);
-    /// exit 2 when the catalog cannot be loaded.
+    /// Exit 1 when the state file cannot be opened (a corrupt one is named, never reset)
+    /// or no state path can be found; exit 2 when the catalog cannot be loaded.
     pub(crate) fn provider(&self) -> CliResult<Arc<dyn Provider>> {
         if let Some(provider) = self.provider.get() {
             return Ok(Arc::clone(provider));
@@ -173,8 +192,9 @@ impl Context {
             config = config.terminate_delay(Duration::from_millis(ms));
         }
 
-        tracing::trace!(state = %self.state_path.display(), "opening the fake's state file");
-        let fake = FakeProvider::open(&self.state_path, config).map_err(|e| {
+        let state_path = self.state_path()?;
+        tracing::trace!(state = %state_path.display(), "opening the fake's state file");
+        let fake = FakeProvider::open(state_path, config).map_err(|e| {
             CliError::failed(describe(&e)).with_hint(
                 "the file was left unchanged; to work with another state file, pass --state",
             )

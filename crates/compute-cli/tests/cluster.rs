@@ -1,8 +1,12 @@
 //! End-to-end tests of a cluster's life through one state file: `up`, `ls`, `show`,
-//! `firewall check|render|lint`, `down`, and `up` run twice.
+//! `firewall check|render|lint`, `down`, `up` run twice, and a failed rerun.
 
 mod common;
 
+use compute_catalog::Catalog;
+use compute_fake::FakeProvider;
+use compute_provider::Provider;
+use compute_types::InstanceId;
 use serde_json::Value;
 
 use common::{Env, PUBLIC_KEY, words};
@@ -105,7 +109,11 @@ fn up_ls_show_firewall_down_round_trip() {
     assert!(ruleset.contains("policy drop"), "{ruleset}");
     let lint = env.json("firewall lint --cluster demo");
     assert_eq!(lint["cluster"], "demo");
-    assert!(lint["findings"].is_array());
+    assert_eq!(
+        lint["findings"],
+        serde_json::json!([]),
+        "tcp:22 from a /24 is fine"
+    );
 
     // Down terminates both nodes; a second down succeeds with nothing to do.
     let down = env.json("down --cluster demo");
@@ -161,12 +169,56 @@ fn without_a_key_the_output_says_ssh_is_denied() {
     let env = Env::new();
 
     let (out, err) = env.ok("up --cluster solo --type gpu-1x-h100-sxm --nodes 1");
+    let (_, web_err) =
+        env.ok("up --cluster web --type gpu-1x-h100-sxm --nodes 1 --allow tcp:443@0.0.0.0/0");
 
     assert!(out.contains("solo-0"), "{out}");
     assert!(err.contains("SSH from outside is denied"), "{err}");
     assert!(err.contains("--ssh-key"), "{err}");
-    let check = env.json("firewall check --cluster solo --to solo-0 --from 203.0.113.9 --port 22");
-    assert_eq!(check["verdict"], "deny");
+    assert!(web_err.contains("SSH from outside is denied"), "{web_err}");
+    for cluster in ["solo", "web"] {
+        let check = env.json(&format!(
+            "firewall check --cluster {cluster} --to {cluster}-0 --from 203.0.113.9 --port 22"
+        ));
+        assert_eq!(check["verdict"], "deny", "{cluster}");
+    }
+}
+
+#[test]
+fn a_rule_opening_ssh_without_a_key_says_the_port_is_open_but_no_key_is_authorised() {
+    let env = Env::new();
+    // The second rule opens 22 only as part of a range: no text says "22".
+
+    let up = env.json(
+        "up --cluster open --type gpu-1x-h100-sxm --nodes 1 --allow tcp:22@203.0.113.0/24 \
+         --allow tcp:20-30@198.51.100.0/24 --allow tcp:443@192.0.2.0/24",
+    );
+    let (_, err) = env.ok(
+        "up --cluster open --type gpu-1x-h100-sxm --nodes 1 --allow tcp:22@203.0.113.0/24 \
+         --allow tcp:20-30@198.51.100.0/24 --allow tcp:443@192.0.2.0/24",
+    );
+
+    let notes: Vec<&str> = up["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    let open = "no --ssh-key given: tcp port 22 is open to 203.0.113.0/24, 198.51.100.0/24 \
+        (rules tcp:22@203.0.113.0/24, tcp:20-30@198.51.100.0/24), but no key is authorised, \
+        so SSH logins will fail";
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].starts_with(open), "{notes:?}");
+    assert!(err.contains(&format!("note: {open}")), "{err}");
+    assert!(!err.contains("SSH from outside is denied"), "{err}");
+    for from in ["203.0.113.9", "198.51.100.7"] {
+        let check = env.json(&format!(
+            "firewall check --cluster open --to open-0 --from {from} --port 22"
+        ));
+        assert_eq!(check["verdict"], "allow", "{from}");
+    }
+    let web = env.json("firewall check --cluster open --to open-0 --from 192.0.2.1 --port 22");
+    assert_eq!(web["verdict"], "deny");
 }
 
 #[test]
@@ -253,4 +305,98 @@ fn an_up_beyond_the_quota_fails_fast_and_creates_nothing() {
     );
     assert!(env.instances().is_empty());
     env.fails("ls --cluster huge", 2);
+}
+
+#[test]
+fn lint_reports_a_rule_opening_every_port_to_the_world_as_an_error() {
+    let env = Env::new();
+    env.json("up --cluster wide --type gpu-1x-h100-sxm --nodes 2 --allow tcp:1-65535@0.0.0.0/0");
+
+    let lint = env.json("firewall lint --cluster wide");
+    let (table, _) = env.ok("firewall lint --cluster wide");
+
+    let findings = lint["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    let finding = &findings[0];
+    assert_eq!(finding["severity"], "error");
+    assert_eq!(finding["code"], "world-open-all");
+    assert_eq!(finding["direction"], "ingress");
+    assert_eq!(finding["rule_index"], 0);
+    assert_eq!(finding["rule"], "tcp:1-65535@0.0.0.0/0");
+    assert_eq!(finding["nodes"], serde_json::json!(["wide-0", "wide-1"]));
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("`tcp:1-65535@0.0.0.0/0` opens every tcp port to the world"),
+        "{message}"
+    );
+    let row = table.lines().nth(1).unwrap_or_default();
+    assert!(
+        row.starts_with("error") && row.contains("world-open-all"),
+        "{table}"
+    );
+}
+
+/// Terminates one instance behind computectl's back, through the library on the same
+/// state file, as a cloud's own console (or a spot reclaim) would.
+fn terminate_behind_the_back(env: &Env, id: &str) {
+    let catalog = Catalog::builtin();
+    let config = FakeProvider::builder().from_catalog(&catalog).instant();
+    let fake = FakeProvider::open(env.state(), config).expect("open the state file");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+
+    runtime
+        .block_on(fake.terminate_instance(&InstanceId::new(id).unwrap()))
+        .expect("terminate");
+}
+
+#[test]
+fn a_failed_rerun_keeps_the_nodes_that_already_existed() {
+    let env = Env::new();
+    let first = up_demo(&env, "");
+    let ids = node_ids(&first);
+    terminate_behind_the_back(&env, &ids[1]);
+
+    // The rerun recreates demo-1, which boots too slowly for `--timeout 1`.
+    let out = env
+        .cmd()
+        .env("COMPUTECTL_FAKE_BOOT_MS", "60000")
+        .args(words(
+            "up --cluster demo --gpu H100 --gpus-per-node 8 --nodes 2 --timeout 1",
+        ))
+        .output()
+        .unwrap();
+
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cluster demo is not fully up: 1 node failed, first demo-1: timeout"),
+        "{err}"
+    );
+    assert!(err.contains("; rolled back 1 node ["), "{err}");
+    let kept = format!("; kept 1 node [{}] that already existed", ids[0]);
+    assert!(err.contains(&kept), "{err}");
+    assert!(
+        err.contains("hint: the nodes that already existed were kept"),
+        "{err}"
+    );
+    let ls = env.json("ls --cluster demo");
+    let live: Vec<(&str, &str)> = ls["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["id"].as_str().unwrap(), i["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(live, [(ids[0].as_str(), "running")]);
+    let check = env.json("firewall check --cluster demo --to demo-0 --from 203.0.113.9 --port 22");
+    assert_eq!(check["to"]["id"], ids[0].as_str());
+
+    // A rerun that succeeds adopts the kept node and replaces the lost one.
+    let again = up_demo(&env, "");
+    let again_ids = node_ids(&again);
+    assert_eq!(again["changed"], true);
+    assert_eq!(again_ids[0], ids[0]);
+    assert_ne!(again_ids[1], ids[1]);
 }

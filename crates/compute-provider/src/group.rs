@@ -17,20 +17,25 @@
 //!    [`Retrying`](crate::Retrying) layer for that. After the first failure no new launch
 //!    starts; launches in flight finish.
 //! 2. **Wait** for every instance to be `running`, under one deadline.
-//! 3. On any failure, **roll back**: terminate every instance this call created or adopted,
-//!    plus any instance of a failed create (found through the error's cloud id or by ref
-//!    id, which covers unknown outcomes), wait for them to be gone, and return a
-//!    [`GroupError`] saying what failed and, instance by instance, what was cleaned up
-//!    ([`RolledBack`]). The roll-back has its own time budget
+//! 3. On any failure, **roll back**: terminate every instance this call created, plus any
+//!    instance of a failed create (found through the error's cloud id or by ref id, which
+//!    covers unknown outcomes), wait for them to be gone, and return a [`GroupError`]
+//!    saying what failed, instance by instance what was cleaned up ([`RolledBack`]), and
+//!    which adopted instances were kept ([`GroupError::kept`]). The roll-back has its own
+//!    time budget
 //!    ([`GroupOptions::rollback_timeout`], 10 minutes by default), counted from its start,
 //!    so a wait that used up the caller's timeout or deadline does not cut it short. A
 //!    terminate that fails with a retryable error is retried within that budget.
 //!
+//! A roll-back never terminates an adopted instance, running or not: it existed before
+//! the call, may hold data, and on a rerun it is a node of a working cluster, which a
+//! failed rerun (one recreated node failing, or the wait running out) must not destroy.
+//! Adopted instances are reported as kept instead.
+//!
 //! Adoption goes by ref id alone: an adopted instance is used whatever its type, so reuse
 //! a ref id only for the same request. An adopted instance that is stopped or suspended is
 //! started when the provider can ([`StopStart`](crate::StopStart)); when it cannot, that is
-//! a failure (`Unsupported`) and the instance is left out of the roll-back, since it
-//! existed before the call and may hold data.
+//! a failure (`Unsupported`), and the instance is kept like every adopted one.
 
 use std::{collections::BTreeMap, collections::BTreeSet, fmt, sync::Arc, time::Duration};
 
@@ -250,6 +255,7 @@ pub struct GroupError {
     rolled_back: Vec<RolledBack>,
     cleaned_up: Vec<InstanceId>,
     left_behind: Vec<InstanceId>,
+    kept: Vec<(RefId, InstanceId)>,
     unresolved: Vec<RefId>,
     cleanup_errors: Vec<Error>,
 }
@@ -270,6 +276,7 @@ impl GroupError {
             rolled_back: Vec::new(),
             cleaned_up: Vec::new(),
             left_behind: Vec::new(),
+            kept: Vec::new(),
             unresolved: Vec::new(),
             cleanup_errors: Vec::new(),
         }
@@ -346,6 +353,15 @@ impl GroupError {
         &self.left_behind
     }
 
+    /// Returns the adopted instances the roll-back kept, by ref id, in request order.
+    ///
+    /// They existed before the call (a rerun's running nodes, or stopped ones that may
+    /// hold data), so a roll-back never terminates them; they are not counted in
+    /// [`GroupError::left_behind`] and do not make the roll-back unclean.
+    pub fn kept(&self) -> &[(RefId, InstanceId)] {
+        &self.kept
+    }
+
     /// Returns ref ids whose create had an unknown outcome and for which no instance was
     /// found: one may still appear.
     pub fn unresolved(&self) -> &[RefId] {
@@ -358,7 +374,8 @@ impl GroupError {
         &self.cleanup_errors
     }
 
-    /// Returns true when the roll-back left nothing behind, as far as can be known.
+    /// Returns true when the roll-back left nothing behind of what this call created, as
+    /// far as can be known; instances it [kept](GroupError::kept) do not count.
     pub fn is_clean(&self) -> bool {
         self.left_behind.is_empty() && self.unresolved.is_empty() && self.cleanup_errors.is_empty()
     }
@@ -434,6 +451,15 @@ impl fmt::Display for GroupError {
                 join_ids(&self.unresolved)
             )?;
         }
+        if !self.kept.is_empty() {
+            let ids: Vec<&InstanceId> = self.kept.iter().map(|(_, id)| id).collect();
+            write!(
+                f,
+                "; kept {} adopted instances [{}]",
+                ids.len(),
+                join_ids(&ids)
+            )?;
+        }
         Ok(())
     }
 }
@@ -473,15 +499,18 @@ struct MaybeCreated {
 enum Launched {
     Adopted(Instance),
     Created(Instance),
-    /// The lookup or create failed; `created_maybe` when a create was sent.
+    /// The lookup, create or start failed; `created_maybe` when a create was sent, and
+    /// `adopted` when an existing instance was found (and could not be started).
     Failed {
         error: Error,
         created_maybe: bool,
+        adopted: Option<InstanceId>,
     },
 }
 
 /// Creates every request's instance and waits until all are `running`; on any failure,
-/// terminates everything this call created or adopted and returns what happened.
+/// terminates everything this call created, keeps what it adopted, and returns what
+/// happened.
 ///
 /// Returns the instances in the order of `requests`, as last seen (`running`). Calling it
 /// again with the same requests returns the same instances without creating more.
@@ -537,15 +566,11 @@ pub async fn create_group(
     let mut group = GroupError::new(total, sorted.failures);
     group.not_started = sorted.not_started;
     group.rollback_timeout = options.rollback_timeout;
-    let owned = sorted
-        .owned
-        .into_iter()
-        .map(|(r, inst)| (r, inst.id().clone()));
-    let maybe_created = sorted.maybe_created;
+    group.kept = sorted.adopted;
     roll_back(
         &*provider,
-        owned.collect(),
-        maybe_created,
+        sorted.created,
+        sorted.maybe_created,
         &options,
         &emit,
         &mut group,
@@ -556,8 +581,13 @@ pub async fn create_group(
 
 /// The launches, sorted by what they produced.
 struct Sorted {
-    /// Created or adopted instances, in request order.
+    /// Created or adopted instances, in request order: what the wait waits for.
     owned: Vec<(RefId, Instance)>,
+    /// Instances this call created, in request order: what a roll-back terminates.
+    created: Vec<(RefId, InstanceId)>,
+    /// Adopted instances (also those that could not be started), in request order: a
+    /// roll-back keeps them.
+    adopted: Vec<(RefId, InstanceId)>,
     failures: Vec<(RefId, Error)>,
     maybe_created: Vec<MaybeCreated>,
     not_started: Vec<RefId>,
@@ -567,19 +597,30 @@ impl Sorted {
     fn new(refs: &[RefId], launched: Vec<Option<Launched>>) -> Self {
         let mut sorted = Self {
             owned: Vec::new(),
+            created: Vec::new(),
+            adopted: Vec::new(),
             failures: Vec::new(),
             maybe_created: Vec::new(),
             not_started: Vec::new(),
         };
         for (ref_id, slot) in refs.iter().cloned().zip(launched) {
             match slot {
-                Some(Launched::Adopted(inst) | Launched::Created(inst)) => {
+                Some(Launched::Adopted(inst)) => {
+                    sorted.adopted.push((ref_id.clone(), inst.id().clone()));
+                    sorted.owned.push((ref_id, inst));
+                }
+                Some(Launched::Created(inst)) => {
+                    sorted.created.push((ref_id.clone(), inst.id().clone()));
                     sorted.owned.push((ref_id, inst));
                 }
                 Some(Launched::Failed {
                     error,
                     created_maybe,
+                    adopted,
                 }) => {
+                    if let Some(id) = adopted {
+                        sorted.adopted.push((ref_id.clone(), id));
+                    }
                     let not_applied = matches!(error.outcome(), Some(Outcome::NotApplied));
                     if created_maybe && !not_applied {
                         sorted.maybe_created.push(MaybeCreated {
@@ -691,6 +732,7 @@ async fn launch_all(
                 let launched = Launched::Failed {
                     error,
                     created_maybe: true,
+                    adopted: None,
                 };
                 (index_of.get(&join_error.id()).copied(), launched)
             }
@@ -734,6 +776,7 @@ async fn launch_one(
             return Launched::Failed {
                 error,
                 created_maybe: false,
+                adopted: None,
             };
         }
     }
@@ -752,6 +795,7 @@ async fn launch_one(
             return Launched::Failed {
                 error,
                 created_maybe: true,
+                adopted: None,
             };
         }
         let floor = Duration::from_secs(1).saturating_mul(2u32.saturating_pow(attempt));
@@ -774,8 +818,9 @@ async fn launch_one(
 
 /// Adopts an existing instance, starting it first when it is stopped or suspended.
 ///
-/// A stopped instance the provider cannot start is reported as a failure and left out of
-/// the roll-back: it existed before this call and may hold data.
+/// A stopped instance the provider cannot start is reported as a failure; like every
+/// adopted instance it is kept by a roll-back, since it existed before this call and may
+/// hold data.
 async fn adopt(provider: &dyn Provider, inst: Instance) -> Launched {
     let asleep = matches!(
         inst.state(),
@@ -797,6 +842,7 @@ async fn adopt(provider: &dyn Provider, inst: Instance) -> Launched {
         return Launched::Failed {
             error,
             created_maybe: false,
+            adopted: Some(inst.id().clone()),
         };
     };
 
@@ -808,15 +854,17 @@ async fn adopt(provider: &dyn Provider, inst: Instance) -> Launched {
         Err(error) => Launched::Failed {
             error,
             created_maybe: false,
+            adopted: Some(inst.id().clone()),
         },
     }
 }
 
-/// Terminates `owned` plus whatever failed creates may have left, waits for them to be
+/// Terminates `created` plus whatever failed creates may have left, waits for them to be
 /// gone, and records the result in `group`, all within the roll-back's own budget.
+/// Adopted instances are never passed in: a roll-back keeps them.
 async fn roll_back(
     provider: &dyn Provider,
-    owned: Vec<(RefId, InstanceId)>,
+    created: Vec<(RefId, InstanceId)>,
     maybe_created: Vec<MaybeCreated>,
     options: &GroupOptions,
     emit: &(dyn Fn(GroupEvent) + Sync),
@@ -828,7 +876,7 @@ async fn roll_back(
     let wait = budget.with_deadline(budget.deadline_from(Instant::now()));
 
     let mut targets: BTreeMap<InstanceId, RefId> =
-        owned.into_iter().map(|(r, id)| (id, r)).collect();
+        created.into_iter().map(|(r, id)| (id, r)).collect();
     for maybe in maybe_created {
         if let Some(id) = maybe.known_id {
             targets.insert(id, maybe.ref_id);
@@ -1090,7 +1138,76 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::Unsupported);
         assert!(err.cause().message().contains("is stopped"), "{err}");
         assert!(err.cleaned_up().is_empty());
+        let kept = [(
+            RefId::new("node-0").unwrap(),
+            InstanceId::new("i-90").unwrap(),
+        )];
+        assert_eq!(err.kept(), kept);
         assert_eq!(p.live().len(), 1);
+        assert_eq!(p.calls("terminate_instance"), 0);
+    }
+
+    fn ids_of(instances: &[Instance]) -> Vec<InstanceId> {
+        instances.iter().map(|i| i.id().clone()).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_rerun_keeps_the_running_instances_it_adopted() {
+        let p = TestProvider::new().arc();
+        let first = create_group(dyn_p(&p), requests(2), options())
+            .await
+            .unwrap();
+        // The rerun asks for a third node, whose create fails.
+        let capacity = Fault::new(ErrorKind::CapacityUnavailable).not_applied();
+        p.state().create_faults.insert(3, capacity);
+
+        let err = create_group(dyn_p(&p), requests(3), options())
+            .await
+            .unwrap_err();
+
+        assert_eq!(err.kind(), ErrorKind::CapacityUnavailable);
+        assert_eq!(err.failed_ref_ids(), [&RefId::new("node-2").unwrap()]);
+        let kept: Vec<(&str, &InstanceId)> =
+            err.kept().iter().map(|(r, id)| (r.as_str(), id)).collect();
+        let first_ids = ids_of(&first);
+        assert_eq!(kept, [("node-0", &first_ids[0]), ("node-1", &first_ids[1])]);
+        assert!(err.rolled_back().is_empty() && err.is_clean(), "{err}");
+        assert_eq!(ids_of(&p.live()), first_ids);
+        assert!(p.live().iter().all(|i| i.state() == InstanceState::Running));
+        assert_eq!(p.calls("terminate_instance"), 0);
+        let text = err.to_string();
+        assert!(
+            text.ends_with("rolled back 0 instances []; kept 2 adopted instances [i-1, i-2]"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rerun_whose_wait_runs_out_removes_only_what_it_created() {
+        let p = TestProvider::new().with_polls_to_boot(1_000).arc();
+        for (id, ref_id) in [("i-80", "node-0"), ("i-81", "node-1")] {
+            let mut running = crate::testing::instance(id, ref_id, InstanceState::Running);
+            running.tags = crate::ownership_tags(running.ref_id(), None);
+            p.insert(running);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let options = options().with_wait(options().wait.with_deadline(deadline));
+
+        let err = create_group(dyn_p(&p), requests(3), options)
+            .await
+            .unwrap_err();
+
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+        assert_eq!(err.kept().len(), 2);
+        assert_eq!(err.rolled_back().len(), 1);
+        assert_eq!(err.rolled_back()[0].ref_id.as_str(), "node-2");
+        assert!(err.is_clean(), "{err}");
+        let live = ids_of(&p.live());
+        let kept = [
+            InstanceId::new("i-80").unwrap(),
+            InstanceId::new("i-81").unwrap(),
+        ];
+        assert_eq!(live, kept);
     }
 
     #[tokio::test(start_paused = true)]

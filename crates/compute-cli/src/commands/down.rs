@@ -28,7 +28,7 @@ pub(super) fn run(cx: &Context, args: &DownArgs) -> CliResult {
     check_cluster_name(&args.cluster)?;
     // The state file first: a broken one is the error to report, whatever the inventory says.
     let provider = cx.provider()?;
-    let inventory = cx.inventory();
+    let inventory = cx.inventory()?;
     let mut locked = inventory.lock()?;
     let spec = known_cluster(&locked.clusters, &args.cluster)?.clone();
     let wait = cx.wait_options(Duration::from_secs(args.timeout));

@@ -37,7 +37,7 @@ impl ClusterView {
     fn load(cx: &Context, name: &str) -> CliResult<Self> {
         // The state file first: a broken one is the error to report.
         let provider = cx.provider()?;
-        let clusters = cx.inventory().read()?;
+        let clusters = cx.inventory()?.read()?;
         let spec = live_cluster(&clusters, name)?.clone();
         let nodes = cx.block_on(cluster_nodes(&*provider, name, &spec))?;
         let context = cluster_context(name, &spec, &nodes, &clusters)?;

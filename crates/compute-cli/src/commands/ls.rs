@@ -25,7 +25,7 @@ pub(super) fn run(cx: &Context, args: &LsArgs) -> CliResult {
     // says. Only `--cluster` needs the inventory.
     let provider = cx.provider()?;
     let clusters = match &args.cluster {
-        Some(_) => cx.inventory().read()?,
+        Some(_) => cx.inventory()?.read()?,
         None => Default::default(),
     };
     let cluster = match &args.cluster {

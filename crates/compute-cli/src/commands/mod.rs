@@ -189,7 +189,7 @@ pub(crate) fn price_of(instance: &Instance, prices: &Prices) -> Option<Price> {
 /// be loaded any more falls back to the provider's prices.
 pub(crate) fn priced(cx: &Context, instances: &[Instance], prices: &Prices) -> Vec<Option<Price>> {
     let clusters = if instances.iter().any(|i| i.tags.get(TAG_CLUSTER).is_some()) {
-        cx.inventory().read().unwrap_or_else(|e| {
+        cx.inventory().and_then(|i| i.read()).unwrap_or_else(|e| {
             tracing::debug!(error = %e, "cannot read the inventory for prices");
             Clusters::new()
         })

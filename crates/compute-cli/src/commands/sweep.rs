@@ -43,7 +43,7 @@ struct FailedJson {
 /// Lists orphans; with `--yes`, terminates them and waits until they are gone.
 pub(super) fn run(cx: &Context, args: &SweepArgs) -> CliResult {
     // The lock keeps `up` from recording a cluster while we decide what is unknown.
-    let inventory = cx.inventory();
+    let inventory = cx.inventory()?;
     let locked = inventory.lock()?;
     let known: BTreeSet<RefId> = locked
         .clusters

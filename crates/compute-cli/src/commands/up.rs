@@ -26,13 +26,13 @@ use crate::{
     progress,
     views::{InstanceView, PriceView, plural},
 };
-use compute_net::{ClusterContext, Severity, lint, normalize};
+use compute_net::{ClusterContext, Flow, Policy, Reason, Severity, lint, normalize};
 use compute_provider::{
     CreateInstance, GroupError, GroupEvent, GroupOptions, Provider, PublicKey, create_group,
 };
 use compute_types::{
-    Error, FirewallRule, FirewallRules, Instance, InstanceType, InstanceTypeId, LocationId, Price,
-    Protocol, RefId,
+    Direction, Error, FirewallRule, FirewallRules, Instance, InstanceId, InstanceType,
+    InstanceTypeId, LocationId, Price, RefId,
 };
 
 mod choose;
@@ -89,7 +89,7 @@ pub(super) fn run(cx: &Context, args: &UpArgs) -> CliResult {
     if let Some(note) = &chosen.note {
         eprintln!("{note}");
     }
-    let notes = notes(&input);
+    let notes = notes(&input)?;
     warn_about_rules(&input)?;
 
     let wanted = spec_of(cx, &input, &chosen.instance_type)?;
@@ -188,7 +188,10 @@ fn read_public_key(path: &Path) -> CliResult<PublicKey> {
 }
 
 /// What the user should know about access to the cluster.
-fn notes(input: &Input) -> Vec<String> {
+///
+/// Whether SSH is reachable from outside comes from the nodes' compiled policy, the one
+/// `firewall check` evaluates, so the note and the check always agree.
+fn notes(input: &Input) -> CliResult<Vec<String>> {
     let mut notes = Vec::new();
     if input.rules.is_empty() {
         notes.push(
@@ -196,24 +199,75 @@ fn notes(input: &Input) -> Vec<String> {
                 .to_owned(),
         );
     }
-    let opens_ssh = input
-        .rules
-        .iter()
-        .any(|r| r.protocol == Protocol::Tcp && r.ports.is_none_or(|p| p.contains(22)));
-    match (&input.key, opens_ssh) {
-        (None, _) => notes.push(
+    let ssh_rules = rules_admitting_ssh(&input.rules)?;
+    match (&input.key, ssh_rules.is_empty()) {
+        (None, true) => notes.push(
             "no --ssh-key given: SSH from outside is denied; to log in, pass \
              --allow tcp:22@<your-ip>/32 --ssh-key ~/.ssh/id_ed25519.pub"
                 .to_owned(),
         ),
-        (Some(_), false) => notes.push(
+        (None, false) => notes.push(format!(
+            "no --ssh-key given: tcp port 22 is open to {} ({}), but no key is authorised, \
+             so SSH logins will fail; to log in, pass --ssh-key ~/.ssh/id_ed25519.pub",
+            sources(&ssh_rules),
+            plural_rules(&ssh_rules),
+        )),
+        (Some(_), true) => notes.push(
             "no --allow rule opens tcp port 22: SSH from outside is denied; add \
              --allow tcp:22@<your-ip>/32"
                 .to_owned(),
         ),
-        (Some(_), true) => {}
+        (Some(_), false) => {}
     }
-    notes
+    Ok(notes)
+}
+
+/// The ingress rules through which a host outside the cluster reaches tcp port 22, in
+/// list order, as the compiled policy (what `firewall check` evaluates) decides it.
+///
+/// Only a rule can admit an outside host, and a rule admits every address of its ranges
+/// alike. Each rule is asked on its own, from the first address of its first range, so a
+/// rule whose first address another rule also admits is still found.
+fn rules_admitting_ssh(rules: &[FirewallRule]) -> CliResult<Vec<FirewallRule>> {
+    let context = ClusterContext::standalone();
+    let mut admitting = Vec::new();
+    for rule in rules.iter().filter(|r| r.direction == Direction::Ingress) {
+        let Some(net) = rule.cidrs.first() else {
+            continue;
+        };
+        let alone = FirewallRules::from_rules([rule.clone()]);
+        let policy = Policy::compile(&context, &alone)?;
+
+        let src = net.network();
+        let dst = match src {
+            IpAddr::V4(_) => IpAddr::from([10, 0, 0, 1]),
+            IpAddr::V6(_) => IpAddr::from([0xfd00, 0, 0, 0, 0, 0, 0, 1]),
+        };
+        let decision = policy.evaluate(Direction::Ingress, &Flow::tcp(src, dst, 22));
+        if decision.allowed && matches!(decision.reason, Reason::Rule(_)) {
+            admitting.push(rule.clone());
+        }
+    }
+    Ok(admitting)
+}
+
+/// The source ranges of `rules`, e.g. `203.0.113.0/24, 198.51.100.0/24`.
+fn sources(rules: &[FirewallRule]) -> String {
+    let mut nets: Vec<String> = Vec::new();
+    for net in rules.iter().flat_map(|r| r.cidrs.iter()) {
+        let text = net.to_string();
+        if !nets.contains(&text) {
+            nets.push(text);
+        }
+    }
+    nets.join(", ")
+}
+
+/// `rule tcp:22@...` or `rules tcp:22@..., all@...`.
+fn plural_rules(rules: &[FirewallRule]) -> String {
+    let texts: Vec<String> = rules.iter().map(ToString::to_string).collect();
+    let word = if texts.len() == 1 { "rule" } else { "rules" };
+    format!("{word} {}", texts.join(", "))
 }
 
 /// Prints lint findings about the rules as warnings; they do not stop `up`.
@@ -250,7 +304,7 @@ fn spec_of(cx: &Context, input: &Input, instance_type: &InstanceType) -> CliResu
 /// # Errors
 /// Exit 2 when a live cluster of that name has a different spec.
 fn record(cx: &Context, name: &str, wanted: &ClusterSpec) -> CliResult<bool> {
-    let inventory = cx.inventory();
+    let inventory = cx.inventory()?;
     let mut locked = inventory.lock()?;
     match locked.clusters.get_mut(name) {
         Some(existing) if existing.state != ClusterState::Down => {
@@ -355,15 +409,19 @@ fn on_event(bar: &indicatif::ProgressBar, created: &AtomicUsize, event: &GroupEv
 
 /// Updates the inventory after a failed create and returns the error to report.
 ///
-/// A clean roll-back forgets a new cluster (nothing changed) and marks a rerun's cluster
-/// down (its nodes were rolled back too); anything left behind keeps the record, so
-/// `down` can remove it and `sweep` does not call it an orphan.
+/// The roll-back removes only the nodes this run created; nodes that already existed
+/// (a rerun's running nodes) are kept. When no node remains, a new cluster is forgotten
+/// (nothing changed) and a rerun's cluster is marked down. When any node remains, kept
+/// or left behind, the record stays as it was, so `ls` and `firewall` still see the
+/// cluster, `down` can remove it and `sweep` does not call its nodes orphans.
 fn after_failure(cx: &Context, name: &str, is_new: bool, err: GroupError) -> CliError {
     let clean = err.is_clean();
-    let updated = cx.inventory().lock().and_then(|mut locked| {
-        if clean && is_new {
+    let nothing_remains = clean && err.kept().is_empty();
+    let updated = cx.inventory().and_then(|inventory| {
+        let mut locked = inventory.lock()?;
+        if nothing_remains && is_new {
             locked.clusters.remove(name);
-        } else if clean && let Some(spec) = locked.clusters.get_mut(name) {
+        } else if nothing_remains && let Some(spec) = locked.clusters.get_mut(name) {
             spec.state = ClusterState::Down;
         }
         locked.save()
@@ -372,7 +430,12 @@ fn after_failure(cx: &Context, name: &str, is_new: bool, err: GroupError) -> Cli
         tracing::warn!(error = %e, "cannot update the cluster inventory after a failed up");
     }
 
-    let message = format!("cluster {name} is not up: {}", summarize(&err));
+    let what = if err.kept().is_empty() {
+        "is not up"
+    } else {
+        "is not fully up"
+    };
+    let message = format!("cluster {name} {what}: {}", summarize(&err));
     let refused = is_refused(&err);
     let converted = CliError::from(Error::from(err));
     let err = if converted.code() == crate::error::EXIT_USAGE {
@@ -382,8 +445,13 @@ fn after_failure(cx: &Context, name: &str, is_new: bool, err: GroupError) -> Cli
     };
     if refused && let Some(hint) = converted.hint() {
         err.with_hint(hint)
-    } else if clean {
+    } else if nothing_remains {
         err.with_hint("nothing was left behind; fix the cause and run `up` again")
+    } else if clean {
+        err.with_hint(format!(
+            "the nodes that already existed were kept; fix the cause and run `up` again, \
+             or remove the cluster with `computectl down --cluster {name}`"
+        ))
     } else {
         err.with_hint(format!(
             "some nodes may remain; remove them with `computectl down --cluster {name}`"
@@ -416,6 +484,10 @@ fn summarize(err: &GroupError) -> String {
         text.push_str(&format!("; {} not started", err.not_started().len()));
     }
     text.push_str(&format!("; rolled back {}", ids(err.cleaned_up())));
+    if !err.kept().is_empty() {
+        let kept: Vec<&InstanceId> = err.kept().iter().map(|(_, id)| id).collect();
+        text.push_str(&format!("; kept {} that already existed", ids(&kept)));
+    }
     if !err.left_behind().is_empty() {
         text.push_str(&format!("; may remain: {}", ids(err.left_behind())));
     }
@@ -437,7 +509,7 @@ fn ids<T: std::fmt::Display>(items: &[T]) -> String {
 
 /// Marks the cluster up and records the subnets the provider reported.
 fn finish(cx: &Context, name: &str, instances: &[Instance]) -> CliResult<ClusterSpec> {
-    let inventory = cx.inventory();
+    let inventory = cx.inventory()?;
     let mut locked = inventory.lock()?;
     let spec = locked
         .clusters
