@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: criterion benches, then whole-process timing of `computectl`.
 
 use std::{
+    ffi::OsStr,
     fs,
     path::{Path, PathBuf},
     process::{Command, Stdio},
@@ -10,10 +11,17 @@ use std::{
 use crate::{
     Result,
     cmd::{self, cargo},
+    json,
 };
 
 const WARMUP_RUNS: usize = 3;
 const TIMED_RUNS: usize = 30;
+
+/// The whole-process goal for the catalog query, in milliseconds.
+const GOAL_MS: f64 = 50.0;
+
+/// The catalogs the query reads, relative to the repository root.
+const CATALOGS: &str = "../shared/data/catalogs";
 
 /// Runs the benches (or lists them with `--list`), then times the CLI.
 ///
@@ -82,11 +90,23 @@ fn has_bench_targets(root: &Path) -> bool {
 }
 
 /// Builds `computectl` in release mode and times a catalog query end to end.
+///
+/// Every run must exit 0 and print a non-empty JSON array, so a broken query cannot
+/// pass as a fast one. Without the catalog folder the timing is skipped, saying so.
 fn time_cli(root: &Path) -> Result {
+    let catalogs = root.join(CATALOGS);
+    if !catalogs.is_dir() {
+        println!(
+            "==> computectl timing: skipped, the catalog folder {} does not exist",
+            catalogs.display()
+        );
+        return Ok(());
+    }
     cmd::run(cargo(root).args(["build", "--release", "-p", "compute-cli"]))?;
 
-    let catalogs = root.join("../shared/data/catalogs");
-    let mut query = Command::new(target_dir(root).join("release/computectl"));
+    let env_dir = std::env::var_os("CARGO_TARGET_DIR");
+    let binary = target_dir(root, env_dir.as_deref()).join("release/computectl");
+    let mut query = Command::new(binary);
     query.current_dir(root).arg("--catalog").arg(&catalogs);
     query.args(["types", "--gpu", "H100", "-o", "json"]);
     let line = cmd::display(&query);
@@ -105,12 +125,26 @@ fn time_cli(root: &Path) -> Result {
         "computectl types: min {:.2} ms, median {:.2} ms, mean {:.2} ms over {TIMED_RUNS} runs",
         stats.min, stats.median, stats.mean
     );
+    println!("{}", goal_line(stats.median));
     Ok(())
 }
 
-/// One run with stdout discarded; a failure carries the command's stderr.
+/// The median beside the goal, and whether it was met.
+fn goal_line(median_ms: f64) -> String {
+    let verdict = if median_ms <= GOAL_MS {
+        "met"
+    } else {
+        "missed"
+    };
+    format!(
+        "computectl types: median {median_ms:.2} ms against the {GOAL_MS:.0} ms goal ({verdict})"
+    )
+}
+
+/// One timed run; it must exit 0 and print a non-empty JSON array. A failure carries
+/// the command's stderr.
 fn run_once(query: &mut Command, line: &str) -> Result<Duration> {
-    query.stdin(Stdio::null()).stdout(Stdio::null());
+    query.stdin(Stdio::null()).stdout(Stdio::piped());
     query.stderr(Stdio::piped());
 
     let start = Instant::now();
@@ -119,21 +153,33 @@ fn run_once(query: &mut Command, line: &str) -> Result<Duration> {
         .map_err(|e| format!("could not start `{line}`: {e}"))?;
     let elapsed = start.elapsed();
 
-    if output.status.success() {
-        Ok(elapsed)
-    } else {
+    if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        Err(format!(
+        return Err(format!(
             "command failed ({}): {line}\n{}",
             output.status,
             stderr.trim_end()
-        ))
+        ));
+    }
+    check_types_output(&String::from_utf8_lossy(&output.stdout))
+        .map_err(|e| format!("`{line}` {e}"))?;
+    Ok(elapsed)
+}
+
+/// Checks that `stdout` is a non-empty JSON array.
+fn check_types_output(stdout: &str) -> Result {
+    let value = json::parse(stdout).map_err(|e| format!("printed no valid JSON: {e}"))?;
+    match value.as_array() {
+        Some([]) => Err("printed an empty JSON array: no H100 type was found".to_string()),
+        Some(_) => Ok(()),
+        None => Err("printed JSON that is not an array".to_string()),
     }
 }
 
-/// Where cargo puts build output: `CARGO_TARGET_DIR` if set, else `<root>/target`.
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
+/// Where cargo puts build output: `CARGO_TARGET_DIR` (`env_dir`) if set, relative to
+/// the root where cargo runs, else `<root>/target`.
+fn target_dir(root: &Path, env_dir: Option<&OsStr>) -> PathBuf {
+    match env_dir.filter(|dir| !dir.is_empty()) {
         Some(dir) => root.join(dir),
         None => root.join("target"),
     }
@@ -182,6 +228,46 @@ mod tests {
 
         assert_eq!((odd.min, odd.median, odd.mean), (1.0, 2.0, 2.0));
         assert_eq!((even.min, even.median, even.mean), (1.0, 2.5, 2.5));
+    }
+
+    #[test]
+    fn the_query_must_print_a_non_empty_json_array() {
+        assert_eq!(
+            check_types_output("[{\"id\": \"aws/us-east-1//p5\"}]\n"),
+            Ok(())
+        );
+        assert!(check_types_output("[]").unwrap_err().contains("empty"));
+        assert!(
+            check_types_output("{}")
+                .unwrap_err()
+                .contains("not an array")
+        );
+        assert!(
+            check_types_output("")
+                .unwrap_err()
+                .contains("no valid JSON")
+        );
+    }
+
+    #[test]
+    fn the_median_is_shown_beside_the_goal() {
+        assert!(goal_line(12.0).ends_with("12.00 ms against the 50 ms goal (met)"));
+        assert!(goal_line(50.5).ends_with("(missed)"));
+    }
+
+    #[test]
+    fn target_dir_honours_cargo_target_dir() {
+        let root = Path::new("/repo");
+
+        let absolute = target_dir(root, Some(OsStr::new("/shared/target")));
+        let relative = target_dir(root, Some(OsStr::new("out")));
+        let unset = target_dir(root, None);
+        let empty = target_dir(root, Some(OsStr::new("")));
+
+        assert_eq!(absolute, Path::new("/shared/target"));
+        assert_eq!(relative, Path::new("/repo/out"));
+        assert_eq!(unset, Path::new("/repo/target"));
+        assert_eq!(empty, Path::new("/repo/target"));
     }
 
     #[test]

@@ -29,21 +29,33 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result {
     run_suite(root, name, mode)
 }
 
+/// Where the one list of cases lives, relative to the repository root.
+const CASE_LIST: &str = "crates/compute-conformance/src/lib.rs";
+
 /// Runs `cargo test -p compute-<name> --test conformance`, pointing the suite
 /// at `target/conformance/<name>.json` for its report, then prints that report.
 ///
-/// A crate without `tests/conformance.rs` is reported and passes, so `ci`
-/// works before a provider's suite lands.
+/// Fails for a provider without `tests/conformance.rs` (listing those that have
+/// one), for a run that writes no report, and for a report that does not hold
+/// exactly one row per case of the suite's list.
 pub(crate) fn run_suite(root: &Path, name: &str, mode: Mode) -> Result {
     if !is_valid_name(name) {
         return Err(format!("bad provider name `{name}`: use a-z, 0-9 and `-`"));
     }
     let package = format!("compute-{name}");
     let suite = format!("crates/{package}/tests/conformance.rs");
-    if !root.join(suite).is_file() {
-        println!("no conformance suite for {name} yet");
-        return Ok(());
+    if !root.join(&suite).is_file() {
+        let known = known_providers(root)?;
+        let known = if known.is_empty() {
+            "none".to_string()
+        } else {
+            known.join(", ")
+        };
+        return Err(format!(
+            "no conformance suite for `{name}` (no {suite}); known providers: {known}"
+        ));
     }
+    let cases = suite_cases(root)?;
 
     // A report left by an earlier run must not pass for this one.
     let report_dir = root.join("target/conformance");
@@ -65,11 +77,105 @@ pub(crate) fn run_suite(root: &Path, name: &str, mode: Mode) -> Result {
 
     // The table helps most when the run failed, so print it before the error.
     let printed = if report.is_file() {
-        print_report(&report)
+        print_report(&report, &cases)
     } else {
-        Ok(())
+        let hint = match mode {
+            Mode::Local => format!("does {suite} use `suite!({name}, …)`?"),
+            Mode::Live => format!("does {suite} use `suite!(live {name}, …)`?"),
+        };
+        Err(format!(
+            "the run wrote no report to {}: no case ran; {hint}",
+            report.display()
+        ))
     };
     outcome.and(printed)
+}
+
+/// The providers with a conformance suite: `crates/compute-<p>/tests/conformance.rs`.
+fn known_providers(root: &Path) -> Result<Vec<String>> {
+    let crates = root.join("crates");
+    let entries =
+        fs::read_dir(&crates).map_err(|e| format!("cannot list {}: {e}", crates.display()))?;
+
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter(|entry| entry.path().join("tests/conformance.rs").is_file())
+        .filter_map(|entry| {
+            let dir = entry.file_name().to_string_lossy().into_owned();
+            dir.strip_prefix("compute-").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// The case names of the suite's one list, read from [`CASE_LIST`].
+fn suite_cases(root: &Path) -> Result<Vec<String>> {
+    let path = root.join(CASE_LIST);
+    let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    parse_case_list(&text)
+        .ok_or_else(|| format!("{}: cannot find the list of cases", path.display()))
+}
+
+/// Reads the identifiers between `__expand_cases! { [$($mode)*]` and the closing brace.
+fn parse_case_list(text: &str) -> Option<Vec<String>> {
+    let start = text.find("__expand_cases! { [$($mode)*]")?;
+    let body = &text[start..];
+    let body = &body[body.find(']')? + 1..];
+    let body = &body[..body.find('}')?];
+
+    let names: Vec<String> = body
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_string)
+        .collect();
+    let plain = |name: &String| {
+        name.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    (!names.is_empty() && names.iter().all(plain)).then_some(names)
+}
+
+/// Checks that `rows` hold each of `cases` exactly once, and nothing else.
+fn check_rows(rows: &[Row], cases: &[String]) -> Result {
+    let count = |name: &str| rows.iter().filter(|row| row.name == name).count();
+    let missing: Vec<&str> = cases
+        .iter()
+        .map(String::as_str)
+        .filter(|name| count(name) == 0)
+        .collect();
+    let mut repeated: Vec<&str> = rows
+        .iter()
+        .map(|row| row.name.as_str())
+        .filter(|name| count(name) > 1)
+        .collect();
+    repeated.dedup();
+    let unknown: Vec<&str> = rows
+        .iter()
+        .map(|row| row.name.as_str())
+        .filter(|name| !cases.iter().any(|case| case == name))
+        .collect();
+
+    let mut problems = Vec::new();
+    if !missing.is_empty() {
+        problems.push(format!("no row for {}", missing.join(", ")));
+    }
+    if !repeated.is_empty() {
+        problems.push(format!("more than one row for {}", repeated.join(", ")));
+    }
+    if !unknown.is_empty() {
+        problems.push(format!("rows for unknown cases {}", unknown.join(", ")));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the report does not hold one row per case of the suite ({} cases): {}",
+            cases.len(),
+            problems.join("; ")
+        ))
+    }
 }
 
 /// Provider names become package names and paths, so keep them plain.
@@ -78,8 +184,9 @@ fn is_valid_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(plain)
 }
 
-/// Prints the report as a `case | result | time` table; fails if it lists failed cases.
-fn print_report(path: &Path) -> Result {
+/// Prints the report as a `case | result | time` table; fails if it lists failed cases
+/// or does not hold one row per case of `suite`.
+fn print_report(path: &Path, suite: &[String]) -> Result {
     let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let report = json::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let cases = report.get("cases").and_then(Value::as_array);
@@ -92,11 +199,10 @@ fn print_report(path: &Path) -> Result {
     print!("{}", render_table(&rows));
 
     let failed = rows.iter().filter(|row| row.result == "fail").count();
-    if failed == 0 {
-        Ok(())
-    } else {
-        Err(format!("conformance report lists {failed} failed case(s)"))
+    if failed > 0 {
+        return Err(format!("conformance report lists {failed} failed case(s)"));
     }
+    check_rows(&rows, suite)
 }
 
 /// One case of the report, ready to print.
@@ -221,11 +327,71 @@ spot                    | skip   |  0 ms
     }
 
     #[test]
-    fn missing_suite_passes_and_bad_names_fail() {
+    fn unknown_providers_fail_listing_the_known_ones() {
         let root = crate::repo_root();
 
-        assert_eq!(run_suite(&root, "no-such-provider", Mode::Local), Ok(()));
+        let local = run_suite(&root, "typo", Mode::Local).unwrap_err();
+        let live = run(&root, &["--live".to_string(), "typo".to_string()]).unwrap_err();
+
+        for err in [local, live] {
+            assert!(err.contains("no conformance suite for `typo`"), "{err}");
+            assert!(
+                err.contains("known providers: ") && err.contains("fake"),
+                "{err}"
+            );
+        }
         assert!(run_suite(&root, "../etc", Mode::Local).is_err());
         assert!(run(&root, &["--provider".to_string()]).is_err());
+    }
+
+    #[test]
+    fn the_case_list_is_read_from_the_suite() {
+        let sample = "macro_rules! __cases {\n    ($($mode:tt)*) => {\n        \
+            $crate::__expand_cases! { [$($mode)*]\n            a_case,\n            b_case,\n        }\n";
+
+        let parsed = parse_case_list(sample);
+        let real = suite_cases(&crate::repo_root()).unwrap();
+
+        assert_eq!(
+            parsed,
+            Some(vec!["a_case".to_string(), "b_case".to_string()])
+        );
+        assert_eq!(parse_case_list("no list here"), None);
+        assert!(real.len() > 30, "{real:?}");
+        assert!(real.iter().any(|name| name == "create_echoes_request"));
+    }
+
+    #[test]
+    fn the_report_must_hold_one_row_per_case() {
+        let cases = ["a".to_string(), "b".to_string()];
+        let full = [row("b", "pass", "", ""), row("a", "skip", "", "x")];
+        let short = [row("a", "pass", "", "")];
+        let twice = [
+            row("a", "pass", "", ""),
+            row("b", "pass", "", ""),
+            row("a", "pass", "", ""),
+        ];
+        let extra = [
+            row("a", "pass", "", ""),
+            row("b", "pass", "", ""),
+            row("c", "pass", "", ""),
+        ];
+
+        assert_eq!(check_rows(&full, &cases), Ok(()));
+        assert!(
+            check_rows(&short, &cases)
+                .unwrap_err()
+                .contains("no row for b")
+        );
+        assert!(
+            check_rows(&twice, &cases)
+                .unwrap_err()
+                .contains("more than one row for a")
+        );
+        assert!(
+            check_rows(&extra, &cases)
+                .unwrap_err()
+                .contains("unknown cases c")
+        );
     }
 }

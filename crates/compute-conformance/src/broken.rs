@@ -12,6 +12,7 @@ use std::{
 };
 
 use async_trait::async_trait;
+use tokio::time::{Duration, Instant};
 
 use compute_provider::{
     ApiScope, ChangeInstanceType, CreateInstance, FaultInjection, Firewall, Images,
@@ -36,7 +37,9 @@ pub enum Defect {
     LeavesInstanceAfterFailedCreate,
     /// Declares reboot, but the call returns `Unsupported`.
     DeclaresUnimplementedCapability,
-    /// Lists come from a snapshot refreshed hourly, taken before anything was created.
+    /// Lists come from a cache of the whole list, taken at the first listing and
+    /// refreshed hourly: instances created since are missing, and instances terminated
+    /// since are still shown as they were.
     StaleLists,
     /// Opens every port of a rule's protocol, while reporting the rule as asked.
     WidensFirewallRules,
@@ -73,11 +76,13 @@ pub enum Defect {
     InvalidRequestAsInternal,
     /// Rate limits are marked never retryable instead of throttled.
     RateLimitNotThrottled,
+    /// Reboot answers success but does nothing: the instance never leaves running.
+    RebootIsIgnored,
 }
 
 impl Defect {
     /// Every defect.
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 23] = [
         Self::DropsRefId,
         Self::DuplicatesRepeatedRefId,
         Self::LeavesInstanceAfterFailedCreate,
@@ -100,6 +105,7 @@ impl Defect {
         Self::HidesAmbiguousOutcome,
         Self::InvalidRequestAsInternal,
         Self::RateLimitNotThrottled,
+        Self::RebootIsIgnored,
     ];
 }
 
@@ -111,9 +117,12 @@ struct State {
     type_listings: u64,
     /// The rules each instance was asked for, for [`Defect::WidensFirewallRules`].
     asked_rules: BTreeMap<InstanceId, FirewallRules>,
-    /// The hourly snapshot [`Defect::StaleLists`] serves: empty, taken at construction.
-    snapshot: Vec<Instance>,
+    /// The cached list [`Defect::StaleLists`] serves, with when it was taken.
+    snapshot: Option<(Instant, Vec<Instance>)>,
 }
+
+/// How long [`Defect::StaleLists`] keeps serving one cached list.
+const STALE_FOR: Duration = Duration::from_secs(60 * 60);
 
 /// A provider that forwards to `inner` but has one [`Defect`].
 ///
@@ -248,6 +257,29 @@ impl Broken {
         }
     }
 
+    /// Serves `filter` from the cached whole list, taking it first if it is missing or
+    /// an hour old.
+    async fn stale_list(&self, filter: &ListInstances) -> Result<Vec<Instance>> {
+        let fresh = self
+            .state()
+            .snapshot
+            .as_ref()
+            .is_some_and(|(taken, _)| taken.elapsed() < STALE_FOR);
+        if !fresh {
+            let all = self.inner.list_instances(&ListInstances::all()).await?;
+            self.state().snapshot = Some((Instant::now(), all));
+        }
+
+        let state = self.state();
+        let cached = state.snapshot.as_ref().map(|(_, list)| list.as_slice());
+        Ok(cached
+            .unwrap_or_default()
+            .iter()
+            .filter(|i| filter.matches(i))
+            .cloned()
+            .collect())
+    }
+
     /// Returns the inner ability, or an `Unsupported` error naming `operation`.
     fn inner_ability<'a, T: ?Sized>(
         &self,
@@ -342,15 +374,7 @@ impl Provider for Broken {
 
     async fn list_instances(&self, filter: &ListInstances) -> Result<Vec<Instance>> {
         let listed = match self.defect {
-            Defect::StaleLists => {
-                let state = self.state();
-                state
-                    .snapshot
-                    .iter()
-                    .filter(|i| filter.matches(i))
-                    .cloned()
-                    .collect()
-            }
+            Defect::StaleLists => self.stale_list(filter).await?,
             Defect::IgnoresLocationFilter => {
                 let mut loose = filter.clone();
                 loose.locations.clear();
@@ -388,10 +412,11 @@ impl Provider for Broken {
     }
 
     fn reboot(&self) -> Option<&dyn Reboot> {
-        if self.defect == Defect::DeclaresUnimplementedCapability {
-            return Some(self);
+        match self.inner.reboot() {
+            _ if self.defect == Defect::DeclaresUnimplementedCapability => Some(self),
+            Some(_) if self.defect == Defect::RebootIsIgnored => Some(self),
+            other => other,
         }
-        self.inner.reboot()
     }
 
     fn resize_volume(&self) -> Option<&dyn ResizeVolume> {
@@ -444,14 +469,19 @@ impl Provider for Broken {
     }
 }
 
-/// Reached only under [`Defect::DeclaresUnimplementedCapability`].
+/// Reached only under [`Defect::DeclaresUnimplementedCapability`] and
+/// [`Defect::RebootIsIgnored`].
 #[async_trait]
 impl Reboot for Broken {
-    async fn reboot_instance(&self, _id: &InstanceId) -> Result<()> {
-        Err(Error::unsupported(
-            self.inner.id().as_str(),
-            "reboot_instance",
-        ))
+    async fn reboot_instance(&self, id: &InstanceId) -> Result<()> {
+        if self.defect != Defect::RebootIsIgnored {
+            return Err(Error::unsupported(
+                self.inner.id().as_str(),
+                "reboot_instance",
+            ));
+        }
+        self.inner_ability(self.inner.reboot(), "reboot_instance")?;
+        self.inner.get_instance(id).await.map(|_| ())
     }
 }
 

@@ -14,7 +14,7 @@ use compute_provider::{
     CreateInstance, InstanceTypeFilter, ListInstances, LocationsQuery, Provider,
 };
 use compute_types::{
-    ErrorKind, Instance, InstanceId, InstanceType, InstanceTypeId, LocationId, RefId, Tags,
+    Error, ErrorKind, Instance, InstanceId, InstanceType, InstanceTypeId, LocationId, RefId, Tags,
 };
 
 /// The tag key carrying the run id on everything a run creates.
@@ -73,9 +73,18 @@ impl Config {
 
     /// Sets the run id; by default one is made per test process. Use lower-case letters,
     /// digits and `-` only, starting with a letter, at most 20 characters.
-    pub fn with_run_id(mut self, run_id: impl Into<String>) -> Self {
-        self.run_id = Some(run_id.into());
-        self
+    ///
+    /// The run id is the value of the [`TAG_RUN`] tag that cleanup matches, so it is
+    /// checked here, before any case can create an instance without it.
+    ///
+    /// # Errors
+    /// `InvalidRequest` naming `run_id` when the id breaks the rule above or is not a
+    /// valid tag value.
+    pub fn with_run_id(mut self, run_id: impl Into<String>) -> compute_types::Result<Self> {
+        let run_id = run_id.into();
+        validate_run_id(&run_id)?;
+        self.run_id = Some(run_id);
+        Ok(self)
     }
 
     /// Sets the longest pause between two polls; polls start at 5 ms and back off to this.
@@ -145,6 +154,34 @@ impl Config {
     pub fn instance_type(&self) -> Option<&InstanceTypeId> {
         self.instance_type.as_ref()
     }
+}
+
+/// The longest run id: it prefixes cluster names, which are short.
+const MAX_RUN_ID: usize = 20;
+
+/// Checks `run_id` against the documented rule and as a [`TAG_RUN`] tag value.
+fn validate_run_id(run_id: &str) -> compute_types::Result<()> {
+    let plain = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+    let well_formed = run_id.len() <= MAX_RUN_ID
+        && run_id.starts_with(|c: char| c.is_ascii_lowercase())
+        && run_id.chars().all(plain);
+    if !well_formed {
+        return Err(Error::invalid(
+            "run_id",
+            format!(
+                "run id `{run_id}` must be 1 to {MAX_RUN_ID} lower-case letters, digits \
+                 and `-`, starting with a letter"
+            ),
+        ));
+    }
+
+    let mut probe = Tags::new();
+    probe.insert(TAG_RUN, run_id).map_err(|e| {
+        Error::invalid(
+            "run_id",
+            format!("run id `{run_id}` is not a valid tag value: {e}"),
+        )
+    })
 }
 
 /// Returns this process's run id, made once from the clock and the process id.
@@ -230,12 +267,15 @@ impl Cx {
     }
 
     /// Returns the tags every instance of this case carries: run id and case name.
-    pub fn run_tags(&self) -> Tags {
+    ///
+    /// # Errors
+    /// `InvalidRequest` when the case name is not a valid tag value (a run id is checked
+    /// by [`Config::with_run_id`]).
+    pub fn run_tags(&self) -> compute_types::Result<Tags> {
         let mut tags = Tags::new();
-        // Both values are made of tag-safe characters, so these inserts cannot fail.
-        let _ = tags.insert(TAG_RUN, self.run_id.as_str());
-        let _ = tags.insert(TAG_CASE, self.case);
-        tags
+        tags.insert(TAG_RUN, self.run_id.as_str())?;
+        tags.insert(TAG_CASE, self.case)?;
+        Ok(tags)
     }
 
     /// Returns a fresh ref id, `<run>-<case>-<n>`.
@@ -256,13 +296,14 @@ impl Cx {
     /// Returns a create request for `type_id` with a fresh ref id and the run tags.
     ///
     /// # Errors
-    /// A failure when the run id makes an invalid ref id.
+    /// A failure when the run id makes an invalid ref id or the run tags are invalid.
     pub fn request(&self, type_id: &InstanceTypeId) -> Check<CreateInstance> {
         let ref_id = self.ref_id()?;
         let name = ref_id.as_str().to_owned();
+        let tags = self.run_tags().context("run tags")?;
         Ok(CreateInstance::new(ref_id, type_id.clone())
             .with_name(name)
-            .with_tags(self.run_tags()))
+            .with_tags(tags))
     }
 
     /// Records an instance for cleanup.
@@ -352,7 +393,10 @@ impl Cx {
     /// provider lists with this run's and case's tags. Faults left armed are cleared.
     ///
     /// Never touches an instance without the run tags: listed instances are checked
-    /// here too, in case the provider ignores the tag filter. Returns the problems met.
+    /// here too, in case the provider ignores the tag filter. Without a valid run tag
+    /// the sweep by tags is refused, since matching the case tag alone could reach other
+    /// runs' instances; only the recorded instances are then terminated, and the refusal
+    /// is reported. Returns the problems met.
     pub async fn cleanup(&self, p: &dyn Provider) -> Vec<String> {
         let mut problems = Vec::new();
         if let Some(faults) = p.fault_injection()
@@ -362,19 +406,21 @@ impl Cx {
         }
 
         let mut ids = self.created.lock().map(|c| c.clone()).unwrap_or_default();
-        let tags = self.run_tags();
-        let mut filter = ListInstances::all();
-        filter.tags = tags.clone();
-        match p.list_instances(&filter).await {
-            Ok(listed) => {
-                let ours = listed.into_iter().filter(|i| i.tags.contains_all(&tags));
-                for instance in ours {
-                    if !ids.contains(instance.id()) {
-                        ids.push(instance.id().clone());
+        match self.sweep_filter() {
+            Ok(filter) => match p.list_instances(&filter).await {
+                Ok(listed) => {
+                    let ours = listed
+                        .into_iter()
+                        .filter(|i| i.tags.contains_all(&filter.tags));
+                    for instance in ours {
+                        if !ids.contains(instance.id()) {
+                            ids.push(instance.id().clone());
+                        }
                     }
                 }
-            }
-            Err(e) => problems.push(format!("list_instances: {e}")),
+                Err(e) => problems.push(format!("list_instances: {e}")),
+            },
+            Err(e) => problems.push(format!("sweep by tags refused: {e}")),
         }
 
         for id in ids {
@@ -388,6 +434,19 @@ impl Cx {
     }
 }
 
+impl Cx {
+    /// Returns the list filter of the cleanup sweep, which must carry the run tag.
+    fn sweep_filter(&self) -> compute_types::Result<ListInstances> {
+        let tags = self.run_tags()?;
+        if tags.get(TAG_RUN).is_none_or(str::is_empty) {
+            return Err(Error::invalid("run_id", "the run tag is missing"));
+        }
+        let mut filter = ListInstances::all();
+        filter.tags = tags;
+        Ok(filter)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,7 +454,7 @@ mod tests {
     #[test]
     fn names_are_valid_and_distinct() {
         let cx = Cx::new(
-            Config::new().with_run_id("cf-test"),
+            Config::new().with_run_id("cf-test").unwrap(),
             "create_echoes_request",
         );
 
@@ -405,8 +464,23 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.as_str(), "cf-test-create_echoes_request-0");
         compute_provider::validate_cluster_name(&cluster).unwrap();
-        assert_eq!(cx.run_tags().get(TAG_RUN), Some("cf-test"));
-        assert_eq!(cx.run_tags().get(TAG_CASE), Some("create_echoes_request"));
+        let tags = cx.run_tags().unwrap();
+        assert_eq!(tags.get(TAG_RUN), Some("cf-test"));
+        assert_eq!(tags.get(TAG_CASE), Some("create_echoes_request"));
+    }
+
+    #[test]
+    fn a_case_name_that_is_no_tag_value_makes_no_run_tags() {
+        let cx = Cx::new(Config::new(), "not a tag value!");
+
+        let err = cx.run_tags().unwrap_err();
+
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+        assert!(cx.sweep_filter().is_err());
+        assert!(
+            cx.request(&"fake/us-east-1//gpu_1x_a10".parse().unwrap())
+                .is_err()
+        );
     }
 
     #[test]
@@ -415,6 +489,7 @@ mod tests {
 
         assert!(id.len() <= 20, "{id}");
         compute_provider::validate_cluster_name(id).unwrap();
+        validate_run_id(id).unwrap();
         assert_eq!(base36(0), "0");
         assert_eq!(base36(36), "10");
     }

@@ -31,8 +31,9 @@
 //!
 //! A cloud's suite is generated with `live`: `suite!(live lambda, factory)` marks every
 //! test `#[ignore = "needs lambda credentials"]`; `cargo xtask conformance --live lambda`
-//! runs them with `--ignored` and `COMPUTE_CONFORMANCE_LIVE=1`, without which they refuse
-//! to start.
+//! runs them with `--ignored` and `COMPUTE_CONFORMANCE_LIVE=1`; started without it (a
+//! bare `cargo test -- --ignored`), each panics, naming that command, before it builds
+//! its provider.
 //!
 //! # What a run creates
 //!

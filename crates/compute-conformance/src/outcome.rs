@@ -22,6 +22,21 @@ impl Outcome {
         Self::Skip(capability.as_str().to_owned())
     }
 
+    /// A skip because the run's [`Config`](crate::Config) lacks `setting`, named as its
+    /// setter's suffix: `unconfigured("rate_limit_burst")` reads
+    /// `config rate_limit_burst (not set; see Config::with_rate_limit_burst)`.
+    pub fn unconfigured(setting: &str) -> Self {
+        Self::Skip(format!(
+            "config {setting} (not set; see Config::with_{setting})"
+        ))
+    }
+
+    /// A skip because the provider declares `capability` but offers nothing to exercise
+    /// it with; `reason` says what is missing.
+    pub fn unexercised(capability: Capability, reason: impl fmt::Display) -> Self {
+        Self::Skip(format!("{capability} ({reason})"))
+    }
+
     /// A failure with a lower-case description.
     pub fn fail(detail: impl Into<String>) -> Self {
         Self::Fail(detail.into())
@@ -150,6 +165,15 @@ mod tests {
         };
 
         assert_eq!(skip.to_string(), "skipped: reboot_instance");
+        assert_eq!(
+            Outcome::unconfigured("rate_limit_burst").to_string(),
+            "skipped: config rate_limit_burst (not set; see Config::with_rate_limit_burst)"
+        );
+        let unexercised = Outcome::unexercised(Capability::ChangeInstanceType, "no second type");
+        assert_eq!(
+            unexercised.to_string(),
+            "skipped: change_instance_type (no second type)"
+        );
         assert_eq!(fail.as_str(), "fail");
         assert_eq!(fail.detail(), "not found: no such instance");
         let expected = serde_json::json!({

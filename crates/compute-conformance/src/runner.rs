@@ -123,6 +123,17 @@ pub async fn run_all(provider: Arc<dyn Provider>, config: &Config) -> Vec<CaseRe
     reports
 }
 
+/// Returns why a live test of `suite` must not start, given the value of [`LIVE_ENV`];
+/// `None` when it is `1`.
+fn live_refusal(suite: &str, live_var: Option<&str>) -> Option<String> {
+    (live_var != Some("1")).then(|| {
+        format!(
+            "live conformance tests of {suite} need {LIVE_ENV}=1; \
+             run them with `cargo xtask conformance --live {suite}`"
+        )
+    })
+}
+
 fn panic_text(payload: Box<dyn Any + Send>) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_owned()
@@ -165,18 +176,17 @@ pub fn append_report(path: &Path, provider: &str, report: &CaseReport) -> Result
 /// Runs one case as a test of [`suite!`](crate::suite); not for direct use.
 ///
 /// # Panics
-/// Panics when the case fails, which is how a test reports failure.
+/// Panics when the case fails, which is how a test reports failure, and when a live test
+/// starts without [`LIVE_ENV`]`=1`: it runs only when someone passes `--ignored`, so
+/// passing quietly would hide that nothing was checked.
 #[doc(hidden)]
 pub async fn __run_test<F, Fut>(suite: &str, live: bool, case: &str, factory: F, config: Config)
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Arc<dyn Provider>>,
 {
-    if live && std::env::var(LIVE_ENV).as_deref() != Ok("1") {
-        eprintln!(
-            "skipped: live run needs {LIVE_ENV}=1; use `cargo xtask conformance --live {suite}`"
-        );
-        return;
+    if live && let Some(refusal) = live_refusal(suite, std::env::var(LIVE_ENV).ok().as_deref()) {
+        panic!("{refusal}");
     }
     let Some(case) = Case::find(case) else {
         panic!("`{case}` is not a conformance case");
@@ -220,6 +230,23 @@ mod tests {
         assert_eq!(names.len(), all_cases().len());
         assert!(Case::find("create_echoes_request").is_some());
         assert!(Case::find("no_such_case").is_none());
+    }
+
+    #[test]
+    fn live_tests_start_only_with_the_live_variable_set_to_one() {
+        let refusals = [None, Some(""), Some("0"), Some("true")].map(|v| live_refusal("acme", v));
+
+        let allowed = live_refusal("acme", Some("1"));
+
+        assert_eq!(allowed, None);
+        for refusal in refusals {
+            let refusal = refusal.expect("refused");
+            assert!(
+                refusal.contains("`cargo xtask conformance --live acme`"),
+                "{refusal}"
+            );
+            assert!(refusal.contains(LIVE_ENV), "{refusal}");
+        }
     }
 
     #[test]

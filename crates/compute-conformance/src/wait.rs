@@ -112,6 +112,32 @@ pub(crate) async fn wait_state(
     wait_instance(p, cx, id, state.as_str(), |i| i.state() == state).await
 }
 
+/// Polls `get_instance` until the instance leaves `from`, for at most the settle deadline.
+///
+/// Returns the first observation in another state, or `None` when it stayed in `from`.
+/// The first poll is immediate, so a short transition is not missed.
+pub(crate) async fn wait_until_left(
+    p: &dyn Provider,
+    cx: &Cx,
+    id: &InstanceId,
+    from: InstanceState,
+) -> Check<Option<Instance>> {
+    let deadline = Instant::now() + cx.config().settle_deadline();
+    let mut pause = FIRST_POLL;
+    loop {
+        let instance = p.get_instance(id).await.context("get_instance")?;
+        if instance.state() != from {
+            return Ok(Some(instance));
+        }
+
+        if Instant::now() >= deadline {
+            return Ok(None);
+        }
+        sleep(pause).await;
+        pause = (pause * 2).min(cx.config().poll_interval());
+    }
+}
+
 /// Waits until `get_instance` reports the instance terminated or not found.
 ///
 /// On the way it may only be in a state from which terminated is reachable.

@@ -8,7 +8,7 @@ use compute_fake::FakeProvider;
 use compute_provider::{
     CreateInstance, InstanceTypeFilter, ListInstances, Provider, is_gone_or_going,
 };
-use compute_types::RefId;
+use compute_types::{ErrorKind, RefId};
 
 fn fake() -> Arc<dyn Provider> {
     let fake = FakeProvider::builder()
@@ -22,6 +22,7 @@ fn fake() -> Arc<dyn Provider> {
 fn config() -> Config {
     Config::new()
         .with_run_id("cfrunner")
+        .expect("a valid run id")
         .with_poll_interval(Duration::from_millis(5))
         .with_running_deadline(Duration::from_secs(2))
         .with_case_deadline(Duration::from_millis(500))
@@ -99,7 +100,8 @@ async fn cleanup_spares_instances_of_other_runs() {
         .unwrap()
         .remove(0);
     let mut bystander = CreateInstance::new(RefId::new("someone-else").unwrap(), ty.id.clone());
-    bystander.tags = Cx::new(config().with_run_id("cfother"), "fails").run_tags();
+    let other_run = config().with_run_id("cfother").unwrap();
+    bystander.tags = Cx::new(other_run, "fails").run_tags().unwrap();
     p.create_instance(&bystander).await.unwrap();
     let case = Case::__new("fails", fails);
 
@@ -110,21 +112,90 @@ async fn cleanup_spares_instances_of_other_runs() {
 }
 
 async fn must_not_be_built() -> Arc<dyn Provider> {
-    panic!("a live test built its provider without COMPUTE_CONFORMANCE_LIVE=1")
+    panic!("the live test built its provider")
 }
 
+/// Without the live variable a live test panics, naming the xtask command, before it
+/// builds its provider; with it (under `cargo xtask conformance --live`) it gets as far
+/// as building the provider. Either way something is asserted.
 #[tokio::test]
 async fn live_tests_refuse_to_start_without_the_live_variable() {
     let live = std::env::var(compute_conformance::LIVE_ENV).is_ok_and(|v| v == "1");
 
-    if !live {
-        compute_conformance::__private::run_test(
-            "nobody",
-            true,
-            "create_echoes_request",
-            must_not_be_built,
-            Config::new(),
-        )
-        .await;
+    let run = tokio::spawn(compute_conformance::__private::run_test(
+        "nobody",
+        true,
+        "create_echoes_request",
+        must_not_be_built,
+        Config::new(),
+    ));
+    let ended = run.await;
+
+    let err = ended.expect_err("a live test must never pass without running its case");
+    assert!(err.is_panic());
+    let payload = err.into_panic();
+    let text = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_default();
+    if live {
+        assert_eq!(text, "the live test built its provider");
+    } else {
+        assert!(
+            text.contains("run them with `cargo xtask conformance --live nobody`"),
+            "{text}"
+        );
     }
+}
+
+/// Cleanup of a case whose tags cannot be built refuses the sweep by tags, so it cannot
+/// match other runs' instances, yet still terminates what the case recorded.
+#[tokio::test]
+async fn cleanup_refuses_to_sweep_without_the_run_tag() {
+    let p = fake();
+    let ty = p
+        .instance_types(&InstanceTypeFilter::all())
+        .await
+        .unwrap()
+        .remove(0);
+    let mut bystander = CreateInstance::new(RefId::new("someone-else").unwrap(), ty.id.clone());
+    bystander.tags = Cx::new(config(), "fails").run_tags().unwrap();
+    p.create_instance(&bystander).await.unwrap();
+    let cx = Cx::new(config(), "not a tag value!");
+    let own = CreateInstance::new(RefId::new("cfrunner-own").unwrap(), ty.id.clone());
+    cx.create(&*p, &own).await.unwrap();
+
+    let problems = cx.cleanup(&*p).await;
+
+    assert!(cx.run_tags().is_err());
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with("sweep by tags refused"),
+        "{problems:?}"
+    );
+    assert_eq!(
+        alive(&*p).await,
+        1,
+        "only the recorded instance is terminated"
+    );
+}
+
+#[test]
+fn invalid_run_ids_are_refused_naming_the_field() {
+    let bad = [
+        "",
+        "Upper",
+        "has space",
+        "9starts-with-digit",
+        "way-too-long-for-a-run-id",
+    ];
+
+    for run_id in bad {
+        let err = Config::new().with_run_id(run_id).unwrap_err();
+
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{run_id:?}");
+        assert_eq!(err.field(), Some("run_id"), "{run_id:?}");
+    }
+    assert!(Config::new().with_run_id("cf-ok-1").is_ok());
 }

@@ -2,7 +2,10 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::{launch, launch_running};
+use super::{
+    launch, launch_running,
+    lifecycle::{no_elastic_volume, no_second_type},
+};
 use crate::{
     Check, Cx, Outcome, TAG_CASE, TAG_RUN,
     outcome::{Context, ensure},
@@ -35,6 +38,9 @@ fn note<T>(
 /// Every declared capability's call works on a running instance: images, quotas, tags,
 /// firewall, probe, reboot, volume resize, stop and start, change type, fault injection
 /// (whose clear must let the next create succeed) and user data.
+///
+/// A declared volume resize or type change that cannot be exercised (no elastic volume
+/// with an id, no second type in the location) fails too: the claim goes unchecked.
 pub async fn declared_capabilities_work(p: &dyn Provider, cx: &Cx) -> Outcome {
     Outcome::from_check(
         async {
@@ -127,6 +133,9 @@ async fn check_instance_abilities(
         {
             let result = resize.resize_volume(id, volume_id, size).await;
             note(problems, Capability::ResizeInstanceVolume, result);
+        } else {
+            let cap = Capability::ResizeInstanceVolume;
+            problems.push(format!("{cap} is {}", no_elastic_volume(instance)));
         }
     }
     Ok(())
@@ -159,9 +168,13 @@ async fn check_power_abilities(
     wait::wait_state(p, cx, id, InstanceState::Stopped).await?;
     if let Some(change) = p.change_type() {
         let ty = cx.instance_type(p).await?;
-        if let Some(other) = cx.other_instance_type(p, &ty).await? {
-            let result = change.change_instance_type(id, &other.id).await;
-            note(problems, Capability::ChangeInstanceType, result);
+        let cap = Capability::ChangeInstanceType;
+        match cx.other_instance_type(p, &ty).await? {
+            Some(other) => {
+                let result = change.change_instance_type(id, &other.id).await;
+                note(problems, cap, result);
+            }
+            None => problems.push(format!("{cap} is {}", no_second_type(&ty))),
         }
     }
     if note(problems, cap, power.start_instance(id).await).is_some() {

@@ -87,7 +87,7 @@ pub async fn create_echoes_request(p: &dyn Provider, cx: &Cx) -> Outcome {
             let ty = cx.instance_type(p).await?;
             let credential = CredentialRefId::new(format!("{}-credential", cx.run_id()))
                 .context("credential ref id")?;
-            let mut tags = cx.run_tags();
+            let mut tags = cx.run_tags().context("run tags")?;
             tags.insert("conformance-purpose", "echo").context("tags")?;
             let mut request = cx
                 .request(&ty.id)?
@@ -138,12 +138,23 @@ async fn wait_listed(p: &dyn Provider, cx: &Cx, filter: &ListInstances, id: &Ins
     .await
 }
 
-/// A created instance is found by get, and by list with an id, a location, a run tag
-/// and a ref id tag filter; lists with another location or another tag value leave it out.
+/// Nothing is listed with a fresh ref id; once created, the instance is found by get,
+/// and by list with an id, a location, a run tag and a ref id tag filter; lists with
+/// another location or another tag value leave it out.
 pub async fn created_instance_is_found(p: &dyn Provider, cx: &Cx) -> Outcome {
     Outcome::from_check(
         async {
-            let instance = launch(p, cx, |r| r).await?;
+            let ty = cx.instance_type(p).await?;
+            let request = cx.request(&ty.id)?;
+            let before = find_by_ref_id(p, &request.ref_id).await?;
+            ensure!(
+                before.is_empty(),
+                "before any create, {} is listed with the fresh ref id {}",
+                before[0].id(),
+                request.ref_id
+            );
+
+            let instance = cx.create(p, &request).await.context("create_instance")?;
             let id = instance.id();
             let location = instance.placement.location.clone();
 
@@ -262,13 +273,19 @@ pub async fn create_is_idempotent_by_ref_id(p: &dyn Provider, cx: &Cx) -> Outcom
     )
 }
 
-/// A terminated instance reaches terminated or disappears, and is no longer listed as
-/// anything but terminated.
+/// A running instance is listed alive; once terminated it reaches terminated or
+/// disappears, and is no longer listed as anything but terminated.
 pub async fn terminate_reaches_terminated(p: &dyn Provider, cx: &Cx) -> Outcome {
     Outcome::from_check(
         async {
             let instance = launch_running(p, cx, |r| r).await?;
             let id = instance.id();
+            let what = format!("running {id} is not listed by its ref id");
+            settle(cx, &what, || async {
+                let alive = find_by_ref_id(p, instance.ref_id()).await?;
+                Ok(alive.iter().any(|i| i.id() == id).then_some(()))
+            })
+            .await?;
 
             p.terminate_instance(id)
                 .await

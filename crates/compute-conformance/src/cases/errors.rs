@@ -157,10 +157,7 @@ pub async fn rate_limit_is_throttled(p: &dyn Provider, cx: &Cx) -> Outcome {
     Outcome::from_check(
         async {
             let Some(burst) = cx.config().rate_limit_burst() else {
-                return Err(Outcome::Skip(
-                    "rate limiting (no burst configured; see Config::with_rate_limit_burst)"
-                        .to_owned(),
-                ));
+                return Err(Outcome::unconfigured("rate_limit_burst"));
             };
             let query = LocationsQuery::all();
 

@@ -8,7 +8,9 @@ use crate::{
     wait::{self, settle},
 };
 use compute_provider::{ListInstances, Provider};
-use compute_types::{Bytes, Capability, ErrorKind, InstanceState, TAG_REF_ID, Tags};
+use compute_types::{
+    Bytes, Capability, ErrorKind, Instance, InstanceState, InstanceType, TAG_REF_ID, Tags,
+};
 
 /// A running instance stops (through stopping to stopped, as listed too) and starts
 /// again (to running, with an address and SSH details).
@@ -50,7 +52,14 @@ pub async fn stop_start_round_trip(p: &dyn Provider, cx: &Cx) -> Outcome {
     )
 }
 
-/// A rebooted instance returns to running, with an address and SSH details.
+/// How often `reboot_returns_to_running` asks for a reboot it did not see happen.
+const REBOOT_ATTEMPTS: u32 = 2;
+
+/// A rebooted instance is seen rebooting (leaving running for pending, stopping or
+/// stopped) and then returns to running, with an address and SSH details.
+///
+/// A reboot that answers success but leaves the instance running throughout fails: it
+/// is asked for twice, each time watched for the settle deadline.
 pub async fn reboot_returns_to_running(p: &dyn Provider, cx: &Cx) -> Outcome {
     Outcome::from_check(
         async {
@@ -60,12 +69,36 @@ pub async fn reboot_returns_to_running(p: &dyn Provider, cx: &Cx) -> Outcome {
             let instance = launch_running(p, cx, |r| r).await?;
             let id = instance.id();
 
-            reboot
-                .reboot_instance(id)
-                .await
-                .context("reboot_instance")?;
-            let after = wait::wait_state(p, cx, id, InstanceState::Running).await?;
+            let mut seen = None;
+            for _ in 0..REBOOT_ATTEMPTS {
+                reboot
+                    .reboot_instance(id)
+                    .await
+                    .context("reboot_instance")?;
+                seen = wait::wait_until_left(p, cx, id, InstanceState::Running).await?;
+                if seen.is_some() {
+                    break;
+                }
+            }
+            let Some(rebooting) = seen else {
+                bail!(
+                    "reboot_instance of {id} answered success {REBOOT_ATTEMPTS} times, but it \
+                     was never seen leaving running (watched {:?} each time)",
+                    cx.config().settle_deadline()
+                );
+            };
+            let path = [
+                InstanceState::Pending,
+                InstanceState::Stopping,
+                InstanceState::Stopped,
+            ];
+            ensure!(
+                path.contains(&rebooting.state()),
+                "after reboot_instance {id} is {}, expected pending, stopping or stopped",
+                rebooting.state()
+            );
 
+            let after = wait::wait_state(p, cx, id, InstanceState::Running).await?;
             ensure!(
                 after.compute.instance_type_id == instance.compute.instance_type_id,
                 "rebooting changed the type of {id}"
@@ -91,10 +124,10 @@ pub async fn resize_volume_grows_the_volume(p: &dyn Provider, cx: &Cx) -> Outcom
                 .find(|v| v.id.is_some() && v.spec.elastic);
             let Some((volume_id, size)) = volume.and_then(|v| Some((v.id.clone()?, v.spec.size)))
             else {
-                let cap = Capability::ResizeInstanceVolume;
-                return Err(Outcome::Skip(format!(
-                    "{cap} (the instance {id} has no elastic volume with an id)"
-                )));
+                return Err(Outcome::unexercised(
+                    Capability::ResizeInstanceVolume,
+                    no_elastic_volume(&instance),
+                ));
             };
             let grown = size
                 .checked_add(Bytes::gib(1))
@@ -141,11 +174,10 @@ pub async fn change_type_applies_the_new_type(p: &dyn Provider, cx: &Cx) -> Outc
                 .ok_or_else(|| Outcome::missing(Capability::StopStartInstance))?;
             let ty = cx.instance_type(p).await?;
             let Some(other) = cx.other_instance_type(p, &ty).await? else {
-                let cap = Capability::ChangeInstanceType;
-                return Err(Outcome::Skip(format!(
-                    "{cap} (no second available type in {})",
-                    ty.location()
-                )));
+                return Err(Outcome::unexercised(
+                    Capability::ChangeInstanceType,
+                    no_second_type(&ty),
+                ));
             };
             let instance = launch_running(p, cx, |r| r).await?;
             let id = instance.id();
@@ -237,5 +269,24 @@ pub async fn update_tags_replaces_caller_tags(p: &dyn Provider, cx: &Cx) -> Outc
             .await
         }
         .await,
+    )
+}
+
+/// Why a declared volume resize cannot be exercised on `instance`.
+pub(crate) fn no_elastic_volume(instance: &Instance) -> String {
+    format!(
+        "declared, but instance {} of type {} has no elastic volume with an id to grow; \
+         choose a type that has one with Config::with_instance_type",
+        instance.id(),
+        instance.instance_type()
+    )
+}
+
+/// Why a declared type change cannot be exercised from `ty`.
+pub(crate) fn no_second_type(ty: &InstanceType) -> String {
+    format!(
+        "declared, but {} offers no second available type beside {} to change to",
+        ty.location(),
+        ty.name()
     )
 }
