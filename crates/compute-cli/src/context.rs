@@ -322,3 +322,49 @@ fn load_catalog(path: &Path) -> CliResult<Catalog> {
     );
     Ok(catalog)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::{cli::Cli, commands};
+
+    fn parse(line: &str) -> Cli {
+        let words = ["computectl", "-o", "json"].into_iter();
+        Cli::try_parse_from(words.chain(line.split_whitespace())).unwrap()
+    }
+
+    #[test]
+    fn catalog_commands_never_look_for_the_state_path() {
+        // Narrow filters keep what the commands print (not captured) short.
+        let lines = [
+            "types --gpu H100 --gpus 8 --location us-east-1",
+            "locations",
+            "plan --gpu H100 --gpus-per-node 8 --nodes 1 --location us-east-1",
+        ];
+
+        for line in lines {
+            let cli = parse(line);
+            let cx = Context::new(&cli.global).unwrap();
+            commands::run(&cx, &cli.command).unwrap();
+
+            assert!(cx.state_path.get().is_none(), "{line} looked for the state");
+        }
+    }
+
+    #[test]
+    fn the_state_path_is_the_flag_when_given() {
+        let cli = parse("--state /tmp/computectl-test/state.json ls");
+
+        let cx = Context::new(&cli.global).unwrap();
+
+        assert!(cx.state_path.get().is_none());
+        let path = cx.state_path().unwrap();
+        assert_eq!(path, Path::new("/tmp/computectl-test/state.json"));
+        assert_eq!(
+            cx.inventory().unwrap().path(),
+            Path::new("/tmp/computectl-test/state.json.clusters.json")
+        );
+    }
+}

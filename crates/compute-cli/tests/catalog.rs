@@ -282,3 +282,132 @@ fn a_missing_catalog_is_a_usage_error() {
 
     assert!(err.contains("no-such-catalog"), "{err}");
 }
+
+/// CSV rows of H100 offers (as [`h100_rows`] reads them) that carry a spot price.
+fn h100_spot_rows() -> usize {
+    let mut count = 0;
+    for entry in fs::read_dir(CATALOGS).expect("catalog dir").flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|x| x != "csv") {
+            continue;
+        }
+        let mut reader = csv::Reader::from_path(&path).expect("csv");
+        let headers = reader.headers().expect("header").clone();
+        let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+        let (accel, spot) = (col("AcceleratorName"), col("SpotPrice"));
+        for rec in reader.records() {
+            let rec = rec.expect("record");
+            let model = rec.get(accel).unwrap_or("").trim();
+            let is_h100 = model == "H100" || model.starts_with("H100-");
+            // An empty or zero spot price means no spot offer (Vast writes `0.00`).
+            let spot = rec.get(spot).unwrap_or("").trim();
+            let has_spot = spot.parse::<f64>().is_ok_and(|p| p > 0.0);
+            count += usize::from(is_h100 && has_spot);
+        }
+    }
+    count
+}
+
+/// The amounts of `field` in a `types` listing, as numbers (`None` when null).
+fn amounts(out: &Value, field: &str) -> Vec<Option<f64>> {
+    out["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t[field]["amount"].as_str().map(|a| a.parse().unwrap()))
+        .collect()
+}
+
+/// Checks that whole-instance prices come first, cheapest first, and the rest after.
+fn assert_sorted_by(out: &Value, field: &str) {
+    let types = out["types"].as_array().unwrap();
+    let priced: Vec<Option<f64>> = types
+        .iter()
+        .zip(amounts(out, field))
+        .map(|(t, amount)| amount.filter(|_| t["price_scope"] == "instance"))
+        .collect();
+    let first_unpriced = priced
+        .iter()
+        .position(Option::is_none)
+        .unwrap_or(priced.len());
+    assert!(
+        priced[first_unpriced..].iter().all(Option::is_none),
+        "unpriced types come last: {priced:?}"
+    );
+    let prices: Vec<f64> = priced.iter().flatten().copied().collect();
+    assert!(prices.len() > 1, "{priced:?}");
+    assert!(
+        prices.windows(2).all(|w| w[0] <= w[1]),
+        "{field}: {prices:?}"
+    );
+}
+
+#[test]
+fn types_sorts_by_price_by_default_and_spot_lists_and_sorts_spot_prices() {
+    let env = Env::new();
+
+    let on_demand = env.json(&format!("--catalog {CATALOGS} types --gpu H100"));
+    let spot = env.json(&format!("--catalog {CATALOGS} types --gpu H100 --spot"));
+
+    assert_eq!(on_demand["spot"], false);
+    assert_sorted_by(&on_demand, "price");
+    assert_eq!(spot["spot"], true);
+    let spot_prices = amounts(&spot, "spot_price");
+    assert_eq!(
+        spot_prices.len(),
+        h100_spot_rows(),
+        "one line per CSV row with a spot price"
+    );
+    assert!(spot_prices.iter().all(Option::is_some), "{spot_prices:?}");
+    assert_sorted_by(&spot, "spot_price");
+    let per_gpu = amounts(&spot, "price_per_gpu");
+    for (t, (spot, per_gpu)) in spot["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(spot_prices.iter().zip(&per_gpu))
+    {
+        let gpus = t["gpu_count"].as_f64().unwrap();
+        let (spot, per_gpu) = (spot.unwrap(), per_gpu.expect("a per-GPU price"));
+        assert!(
+            (per_gpu * gpus - spot).abs() < 0.01,
+            "per GPU from the spot price: {t}"
+        );
+    }
+}
+
+#[test]
+fn catalog_commands_need_no_home_or_data_directory() {
+    // No --state, no COMPUTECTL_STATE, no HOME and no XDG directories: only commands
+    // that touch the fake's world may need the state path.
+    let run = |args: &[&str]| {
+        let mut cmd = assert_cmd::Command::cargo_bin("computectl").unwrap();
+        cmd.env_remove("HOME").env_remove("COMPUTECTL_STATE");
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("XDG_") {
+                cmd.env_remove(key);
+            }
+        }
+        let out = cmd.args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        out.stdout
+    };
+
+    let catalogs = ["--catalog", CATALOGS];
+    let types = run(&[&catalogs[..], &["types", "--gpu", "H100", "-o", "json"]].concat());
+    let locations = run(&[&catalogs[..], &["locations"]].concat());
+    let plan = run(&[
+        "plan",
+        "--gpu",
+        "H100",
+        "--gpus-per-node",
+        "8",
+        "--nodes",
+        "1",
+    ]);
+
+    let types: Value = serde_json::from_slice(&types).unwrap();
+    assert!(!types["types"].as_array().unwrap().is_empty());
+    assert!(!locations.is_empty() && !plan.is_empty());
+}
