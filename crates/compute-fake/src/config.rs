@@ -10,7 +10,7 @@ use std::{
 use compute_types::{Error, InstanceType, Location, LocationId, ProviderId, Result};
 use ipnet::IpNet;
 
-use crate::FakeProvider;
+use crate::{FakeProvider, world::Seed};
 
 /// One kind of provider call, used to set per-operation latency.
 #[non_exhaustive]
@@ -182,13 +182,14 @@ impl FaultConfig {
 pub struct FakeConfig {
     pub(crate) provider_id: Option<ProviderId>,
     pub(crate) seed: u64,
-    pub(crate) catalog: Option<(Vec<InstanceType>, Vec<Location>)>,
+    pub(crate) catalog: Option<Seed>,
     pub(crate) boot_delay: Duration,
     pub(crate) stop_delay: Duration,
     pub(crate) terminate_delay: Duration,
     pub(crate) reboot_delay: Duration,
     pub(crate) default_quota: QuotaLimits,
     pub(crate) quotas: BTreeMap<LocationId, QuotaLimits>,
+    pub(crate) provider_quotas: BTreeMap<(ProviderId, LocationId), QuotaLimits>,
     pub(crate) default_capacity: u64,
     pub(crate) capacity: BTreeMap<(LocationId, String), u64>,
     pub(crate) public_ranges: Vec<IpNet>,
@@ -199,7 +200,7 @@ pub struct FakeConfig {
 
 impl fmt::Debug for FakeConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let types = self.catalog.as_ref().map(|(t, _)| t.len());
+        let types = self.catalog.as_ref().map(|seed| seed.types.len());
         f.debug_struct("FakeConfig")
             .field("provider_id", &self.provider_id)
             .field("seed", &self.seed)
@@ -210,6 +211,7 @@ impl fmt::Debug for FakeConfig {
             .field("reboot_delay", &self.reboot_delay)
             .field("default_quota", &self.default_quota)
             .field("quotas", &self.quotas)
+            .field("provider_quotas", &self.provider_quotas)
             .field("default_capacity", &self.default_capacity)
             .field("capacity", &self.capacity)
             .field("public_ranges", &self.public_ranges)
@@ -239,6 +241,7 @@ impl Default for FakeConfig {
             reboot_delay: Duration::from_secs(5),
             default_quota: QuotaLimits::DEFAULT,
             quotas: BTreeMap::new(),
+            provider_quotas: BTreeMap::new(),
             default_capacity: 1_000_000,
             capacity: BTreeMap::new(),
             public_ranges,
@@ -264,29 +267,39 @@ impl FakeConfig {
 
     /// Seeds the fake with these instance types and locations instead of the built-in
     /// catalog. Locations named only by a type are added with no zones.
+    ///
+    /// These locations name no provider, so a location's zones are offered to the types
+    /// of every provider in it that declare no zones of their own. To keep the clouds of
+    /// a multi-cloud catalog apart, use [`FakeConfig::from_catalog`].
     pub fn catalog(mut self, types: Vec<InstanceType>, locations: Vec<Location>) -> Self {
-        self.catalog = Some((types, locations));
+        let locations = locations.into_iter().map(|l| (None, l)).collect();
+        self.catalog = Some(Seed { types, locations });
         self
     }
 
-    /// Seeds the fake from a loaded catalog (see [`FakeConfig::catalog`]): its instance
-    /// types, and its locations merged by name across providers, zones united.
-    pub fn from_catalog(self, catalog: &compute_catalog::Catalog) -> Self {
-        let mut locations: Vec<Location> = Vec::new();
-        for (_, loc) in catalog.locations() {
-            match locations.iter_mut().find(|l| l.name == loc.name) {
-                Some(known) => {
-                    known.available |= loc.available;
-                    for zone in loc.zones {
-                        if known.zone(&zone.name).is_none() {
-                            known.zones.push(zone);
-                        }
-                    }
-                }
-                None => locations.push(loc),
-            }
-        }
-        self.catalog(catalog.instance_types().to_vec(), locations)
+    /// Seeds the fake from a loaded catalog: its instance types, and each provider's
+    /// locations.
+    ///
+    /// # Multi-cloud catalogs
+    /// Clouds are kept apart by (provider, location), even where their location names
+    /// collide (AWS and Lambda both have a `us-east-1`):
+    /// - an instance is placed only in a zone its own type offers: the zone in its id,
+    ///   else its `available_zones`, else the zones its own provider declares for the
+    ///   location, else none;
+    /// - quota, its usage and capacity are kept per (provider, location), so launches of
+    ///   one cloud never use up another's; [`FakeProvider::provider_quotas`] reports each;
+    /// - [`Provider::locations`](compute_provider::Provider::locations) lists each name
+    ///   once, with the zones of every provider there united and available when any
+    ///   provider's is, because a location listing names no provider.
+    pub fn from_catalog(mut self, catalog: &compute_catalog::Catalog) -> Self {
+        let locations = catalog
+            .locations()
+            .into_iter()
+            .map(|(provider, loc)| (Some(provider), loc))
+            .collect();
+        let types = catalog.instance_types().to_vec();
+        self.catalog = Some(Seed { types, locations });
+        self
     }
 
     /// Sets how long a new or started instance stays `pending` before `running`.
@@ -335,20 +348,47 @@ impl FakeConfig {
         self.default_quota(QuotaLimits::UNLIMITED)
     }
 
-    /// Sets the quota of one location. A limit of zero models an exhausted quota.
+    /// Sets the quota of one location, for each provider there separately (two clouds
+    /// with a location of this name each get `limits`). A limit of zero models an
+    /// exhausted quota.
     pub fn quota(mut self, location: LocationId, limits: QuotaLimits) -> Self {
         self.quotas.insert(location, limits);
         self
     }
 
+    /// Sets the quota of one provider's location, taking precedence over
+    /// [`FakeConfig::quota`]; for multi-cloud catalogs (see [`FakeConfig::from_catalog`]).
+    pub fn provider_quota(
+        mut self,
+        provider: ProviderId,
+        location: LocationId,
+        limits: QuotaLimits,
+    ) -> Self {
+        self.provider_quotas.insert((provider, location), limits);
+        self
+    }
+
+    /// Returns the quota limits of a provider's location.
+    pub(crate) fn quota_of(&self, provider: &ProviderId, location: &LocationId) -> QuotaLimits {
+        let own = self
+            .provider_quotas
+            .iter()
+            .find(|((p, l), _)| p == provider && l == location);
+        own.map(|(_, q)| q)
+            .or_else(|| self.quotas.get(location))
+            .copied()
+            .unwrap_or(self.default_quota)
+    }
+
     /// Sets how many live instances of one type each (location, type) pair can hold when no
-    /// pair-specific capacity is set.
+    /// pair-specific capacity is set; each provider's pair is counted on its own.
     pub fn default_capacity(mut self, instances: u64) -> Self {
         self.default_capacity = instances;
         self
     }
 
-    /// Sets how many live instances of `type_name` fit in `location`.
+    /// Sets how many live instances of `type_name` fit in `location` (for each provider
+    /// with such a type there separately).
     pub fn capacity(mut self, location: LocationId, type_name: &str, instances: u64) -> Self {
         self.capacity
             .insert((location, type_name.to_owned()), instances);
@@ -392,6 +432,11 @@ impl FakeConfig {
 
     /// Answers `RateLimited` (with a retry-after) to calls beyond `per_second` in any
     /// one-second window of the fake's clock.
+    ///
+    /// The window slides: a call counts for exactly one second after it came in, so no
+    /// second of the clock, wherever it starts, admits more than `per_second` calls. The
+    /// retry-after is the time until the oldest counted call leaves the window. Refused
+    /// calls are not counted.
     pub fn rate_limit(mut self, per_second: u32) -> Self {
         self.faults.rate_limit = Some(per_second);
         self

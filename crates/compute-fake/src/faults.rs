@@ -1,4 +1,5 @@
-//! Fault injection: the seeded random generator, the rate-limit window and armed faults.
+//! Fault injection: the seeded random generator, the sliding rate-limit window and armed
+//! faults.
 //!
 //! Every probabilistic decision draws from one `StdRng` seeded from the configuration, and
 //! a draw happens only for faults whose probability is above zero, so a given seed and a
@@ -58,8 +59,13 @@ pub(crate) struct CreateFaults {
 pub(crate) struct FaultState {
     rng: StdRng,
     armed: VecDeque<Fault>,
-    window: (Ms, u32),
+    /// When each of the calls admitted in the last second came in, oldest first; never
+    /// more than the rate limit.
+    recent: VecDeque<Ms>,
 }
+
+/// The length of the rate limit's sliding window.
+const WINDOW_MS: Ms = 1000;
 
 impl FaultState {
     /// A fresh state for `seed`.
@@ -67,7 +73,7 @@ impl FaultState {
         Self {
             rng: StdRng::seed_from_u64(seed),
             armed: VecDeque::new(),
-            window: (0, 0),
+            recent: VecDeque::new(),
         }
     }
 
@@ -88,26 +94,12 @@ impl FaultState {
     /// Lets a call in, or refuses it with `RateLimited` or a transient `Unavailable`.
     ///
     /// # Errors
-    /// `RateLimited` with a retry-after when the window is full; `Unavailable` (outcome
+    /// `RateLimited` with a retry-after (until the oldest call in the window leaves it)
+    /// when the last second already holds the limit; `Unavailable` (outcome
     /// not applied) when the transient fault strikes.
     pub(crate) fn admit(&mut self, cfg: &FaultConfig, op: Operation, now: Ms) -> Result<()> {
         if let Some(limit) = cfg.rate_limit {
-            let (start, count) = &mut self.window;
-            if now >= start.saturating_add(1000) {
-                *start = now;
-                *count = 0;
-            }
-            if *count >= limit {
-                let after = Duration::from_millis(start.saturating_add(1000) - now);
-                let err = Error::new(
-                    ErrorKind::RateLimited,
-                    format!("more than {limit} requests per second"),
-                );
-                return Err(err
-                    .with_retry(Retry::Throttled { after: Some(after) })
-                    .with_outcome(Outcome::NotApplied));
-            }
-            *count += 1;
+            self.admit_rate(limit, now)?;
         }
 
         if self.chance(cfg.unavailable_probability) {
@@ -119,6 +111,31 @@ impl FaultState {
             };
             return Err(err);
         }
+        Ok(())
+    }
+
+    /// Admits a call when fewer than `limit` calls came in during the second before `now`
+    /// (a sliding window: a call at `t` counts until `t + 1 s`).
+    fn admit_rate(&mut self, limit: u32, now: Ms) -> Result<()> {
+        while self
+            .recent
+            .front()
+            .is_some_and(|&t| now >= t.saturating_add(WINDOW_MS))
+        {
+            self.recent.pop_front();
+        }
+        let full = self.recent.len() >= limit as usize;
+        if let Some(&oldest) = self.recent.front().filter(|_| full) {
+            let after = Duration::from_millis(oldest.saturating_add(WINDOW_MS) - now);
+            let err = Error::new(
+                ErrorKind::RateLimited,
+                format!("more than {limit} requests in one second"),
+            );
+            return Err(err
+                .with_retry(Retry::Throttled { after: Some(after) })
+                .with_outcome(Outcome::NotApplied));
+        }
+        self.recent.push_back(now);
         Ok(())
     }
 
@@ -159,7 +176,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rate_limit_window_resets_each_second() {
+    fn rate_limit_window_slides() {
+        let cfg = FaultConfig {
+            rate_limit: Some(2),
+            ..FaultConfig::default()
+        };
+        let mut state = FaultState::new(1);
+
+        let before = [0, 900].map(|t| state.admit(&cfg, Operation::Get, t).is_ok());
+        let across = [1000, 1001].map(|t| state.admit(&cfg, Operation::Get, t).is_ok());
+        let err = state.admit(&cfg, Operation::Get, 1500).unwrap_err();
+
+        assert_eq!(before, [true, true]);
+        assert_eq!(across, [true, false], "900 is still in the window at 1001");
+        assert_eq!(
+            err.retry(),
+            Retry::Throttled {
+                after: Some(Duration::from_millis(400))
+            }
+        );
+        assert!(state.admit(&cfg, Operation::Get, 1900).is_ok());
+    }
+
+    #[test]
+    fn rate_limit_frees_a_slot_a_second_after_each_call() {
         let cfg = FaultConfig {
             rate_limit: Some(2),
             ..FaultConfig::default()

@@ -43,8 +43,6 @@ mod persist;
 mod provider;
 mod world;
 
-use compute_types::{InstanceType, Location};
-
 pub use config::{DEFAULT_PUBLIC_RANGES, FakeConfig, Operation, QuotaLimits};
 pub use ops::{DEFAULT_IMAGE, DEFAULT_ROOT_VOLUME};
 pub use persist::FORMAT_VERSION;
@@ -52,7 +50,7 @@ pub use provider::FakeProvider;
 pub use world::{SSH_PORT, SSH_USER};
 
 /// The catalog the fake uses when the configuration names none: the shared built-in one.
-fn default_catalog() -> (Vec<InstanceType>, Vec<Location>) {
+fn default_catalog() -> world::Seed {
     let builtin = FakeConfig::default().from_catalog(&compute_catalog::Catalog::builtin());
     builtin.catalog.unwrap_or_default()
 }

@@ -12,8 +12,9 @@ use compute_types::{
 use crate::{
     addresses::NetRef,
     clock::ms,
+    config::Operation,
     faults::{CreateFaults, FaultState, Step},
-    world::{Record, World, id_of, volume_id},
+    world::{Record, Usage, World, id_of, volume_id},
 };
 
 /// Root volume size when the request names none.
@@ -64,6 +65,41 @@ fn invalid_state(id: &InstanceId, state: InstanceState, action: &str) -> Error {
         "state",
         format!("cannot {action} instance {id}: it is {state}"),
     )
+}
+
+/// Lets operation `op` move instance `id` from `state` to `to` only when the lifecycle
+/// table ([`InstanceState::can_transition_to`]) allows it and `from` (the operation's own,
+/// stricter rule) holds `state`.
+///
+/// # Errors
+/// `InvalidRequest` naming `state`, with the operation, the state and the refused step.
+fn gate(
+    id: &InstanceId,
+    op: Operation,
+    state: InstanceState,
+    to: InstanceState,
+    from: &[InstanceState],
+) -> Result<()> {
+    if !state.can_transition_to(to) {
+        return Err(Error::invalid(
+            "state",
+            format!(
+                "{op} refused: instance {id} is {state}, and the lifecycle \
+                 table has no {state} -> {to}"
+            ),
+        ));
+    }
+    if !from.contains(&state) {
+        let allowed: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+        return Err(Error::invalid(
+            "state",
+            format!(
+                "{op} refused: instance {id} is {state}; it needs {}",
+                allowed.join(" or ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl World {
@@ -169,27 +205,24 @@ impl World {
             .ok_or_else(|| Error::not_found(format!("instance type {id} does not exist")))
     }
 
-    /// Chooses the zone: the type's, the requested one (checked), or the first offered.
+    /// Chooses the zone among those the type offers (see [`CatalogData`]'s `offered`):
+    /// the requested one (checked), or the first; none when the type offers none.
+    ///
+    /// [`CatalogData`]: crate::world::CatalogData
     fn place(&self, type_idx: u32, req: &CreateInstance) -> Result<Option<ZoneId>> {
-        let Some(t) = self.catalog_type(type_idx) else {
-            return Ok(None);
-        };
-        if let Some(zone) = t.id.zone() {
-            return Ok(Some(zone.clone()));
-        }
-        let location_zones = self.catalog.location(&req.location).map(|l| &l.zones);
-        let mut offered: Box<dyn Iterator<Item = &ZoneId>> = if t.available_zones.is_empty() {
-            Box::new(location_zones.into_iter().flatten().map(|z| &z.name))
-        } else {
-            Box::new(t.available_zones.iter())
-        };
+        let offered = self
+            .types
+            .get(type_idx as usize)
+            .and_then(|t| t.catalog)
+            .and_then(|i| self.catalog.offered.get(i as usize))
+            .map_or(&[][..], Vec::as_slice);
         match &req.zone {
-            Some(zone) if offered.any(|z| z == zone) => Ok(Some(zone.clone())),
+            Some(zone) if offered.contains(zone) => Ok(Some(zone.clone())),
             Some(zone) => Err(Error::invalid(
                 "zone",
-                format!("`{zone}` does not offer {}", req.instance_type.type_name()),
+                format!("`{zone}` does not offer {}", req.instance_type),
             )),
-            None => Ok(offered.next().cloned()),
+            None => Ok(offered.first().cloned()),
         }
     }
 
@@ -321,12 +354,15 @@ impl World {
             None => return Err(Error::internal("unknown type entry")),
         };
         let limits = self.quota_limits(location);
-        let name = self.locations.get(location as usize).cloned();
+        let place = self
+            .sites
+            .get(location as usize)
+            .map(ToString::to_string)
+            .unwrap_or_default();
         let usage = self
             .usage
             .get_mut(location as usize)
             .ok_or_else(|| Error::internal("unknown location entry"))?;
-        let place = name.map(|n| n.to_string()).unwrap_or_default();
         if usage.instances.saturating_add(1) > limits.instances {
             return Err(quota_error(format!(
                 "the quota of {} instances in {place} is used up",
@@ -390,7 +426,7 @@ impl World {
         let location_ids: Vec<u32> = filter
             .locations
             .iter()
-            .filter_map(|l| self.location_index.get(l).copied())
+            .flat_map(|l| self.sites_named(l).iter().copied())
             .collect();
 
         let mut out = Vec::new();
@@ -442,7 +478,7 @@ impl World {
             let mut slots: Vec<u32> = filter
                 .locations
                 .iter()
-                .filter_map(|l| self.location_index.get(l))
+                .flat_map(|l| self.sites_named(l))
                 .filter_map(|&l| self.by_location.get(l as usize))
                 .flatten()
                 .copied()
@@ -482,9 +518,10 @@ impl World {
                 format!("instance {id} has a type that cannot be stopped"),
             ));
         }
-        if state != InstanceState::Running {
-            return Err(invalid_state(id, state, "stop"));
-        }
+        // The table also lets a booting instance stop; like most clouds, the fake waits
+        // for it to run first.
+        let (to, from) = (InstanceState::Stopping, [InstanceState::Running]);
+        gate(id, Operation::Stop, state, to, &from)?;
 
         self.release_capacity(slot);
         let now = self.clock.now();
@@ -511,9 +548,10 @@ impl World {
     pub(crate) fn start(&mut self, id: &InstanceId) -> Result<()> {
         let slot = self.slot(id)?;
         let (state, type_idx) = self.state_and_type(slot)?;
-        if state != InstanceState::Stopped {
-            return Err(invalid_state(id, state, "start"));
-        }
+        // The table's other ways into pending are a reboot (from running) and a resume
+        // (from suspended, which the fake never enters).
+        let from = [InstanceState::Stopped, InstanceState::Suspended];
+        gate(id, Operation::Start, state, InstanceState::Pending, &from)?;
         let listed = self.types.get(type_idx as usize).is_some_and(|t| {
             let pair = (t.id.location().clone(), t.id.type_name().to_owned());
             self.cfg.faults.capacity_pairs.contains(&pair)
@@ -570,9 +608,10 @@ impl World {
                 format!("instance {id} has a type that cannot be rebooted"),
             ));
         }
-        if state != InstanceState::Running {
-            return Err(invalid_state(id, state, "reboot"));
-        }
+        // A reboot is running -> pending; a stopped instance also goes to pending, but
+        // by a start.
+        let (to, from) = (InstanceState::Pending, [InstanceState::Running]);
+        gate(id, Operation::Reboot, state, to, &from)?;
 
         let at = self.clock.now().saturating_add(ms(self.cfg.reboot_delay));
         if let Some(rec) = self.record_mut(slot) {
@@ -643,15 +682,20 @@ impl World {
     pub(crate) fn change_type(&mut self, id: &InstanceId, new_type: &InstanceTypeId) -> Result<()> {
         let slot = self.slot(id)?;
         let (state, old_idx) = self.state_and_type(slot)?;
-        if state != InstanceState::Stopped {
-            return Err(invalid_state(id, state, "change the type of"));
-        }
+        // The type changes while the instance rests in `stopped`; the table must still
+        // let it start again (stopped -> pending), as it does not a terminal instance.
+        let (to, from) = (InstanceState::Pending, [InstanceState::Stopped]);
+        gate(id, Operation::ChangeType, state, to, &from)?;
         let new_idx = self.resolve_type(new_type)?;
         let (old, new) = (&self.types[old_idx as usize], &self.types[new_idx as usize]);
         if old.location != new.location {
             return Err(Error::invalid(
                 "instance_type",
-                format!("{new_type} is not in {}", old.id.location()),
+                format!(
+                    "{new_type} is not offered in {} of {}",
+                    old.id.location(),
+                    old.id.provider()
+                ),
             ));
         }
         let pair = (new.id.location().clone(), new.id.type_name().to_owned());
@@ -769,19 +813,72 @@ impl World {
     }
 
     /// Returns the quotas of a location.
+    ///
+    /// Where several providers share the location's name (a multi-cloud catalog), each
+    /// unit reports the provider with the least room left, so a caller planning from it
+    /// never overcommits; [`World::provider_quotas`] reports each provider's.
     pub(crate) fn quotas(&self, location: &LocationId) -> Result<Vec<Quota>> {
-        let index = self
-            .location_index
-            .get(location)
-            .copied()
-            .ok_or_else(|| Error::not_found(format!("location {location} does not exist")))?;
-        let limits = self.quota_limits(index);
-        let used = self.usage.get(index as usize).copied().unwrap_or_default();
-        Ok(vec![
-            Quota::new(QuotaUnit::Instances, limits.instances, used.instances),
-            Quota::new(QuotaUnit::Gpus, limits.gpus, used.gpus),
-        ])
+        if !self.knows_location(location) {
+            return Err(Error::not_found(format!(
+                "location {location} does not exist"
+            )));
+        }
+        let sites = self.sites_named(location);
+        if sites.is_empty() {
+            let limits = self.cfg.quotas.get(location).copied();
+            let limits = limits.unwrap_or(self.cfg.default_quota);
+            return Ok(site_quotas(limits, Usage::default()));
+        }
+
+        let all: Vec<Quota> = sites
+            .iter()
+            .flat_map(|&s| site_quotas(self.quota_limits(s), self.usage_of(s)))
+            .collect();
+        let tightest = |unit: QuotaUnit| {
+            all.iter()
+                .filter(|q| q.unit == unit)
+                .min_by_key(|q| q.remaining())
+                .copied()
+        };
+        let units = [QuotaUnit::Instances, QuotaUnit::Gpus];
+        Ok(units.into_iter().filter_map(tightest).collect())
     }
+
+    /// Returns the quotas of one provider's location.
+    ///
+    /// # Errors
+    /// `NotFound` when no instance type of `provider` is in `location`.
+    pub(crate) fn provider_quotas(
+        &self,
+        provider: &compute_types::ProviderId,
+        location: &LocationId,
+    ) -> Result<Vec<Quota>> {
+        let site = self
+            .sites_named(location)
+            .iter()
+            .copied()
+            .find(|&s| {
+                self.sites
+                    .get(s as usize)
+                    .is_some_and(|x| &x.provider == provider)
+            })
+            .ok_or_else(|| {
+                Error::not_found(format!("{provider} has no instance type in {location}"))
+            })?;
+        Ok(site_quotas(self.quota_limits(site), self.usage_of(site)))
+    }
+
+    fn usage_of(&self, site: u32) -> Usage {
+        self.usage.get(site as usize).copied().unwrap_or_default()
+    }
+}
+
+/// The instance and GPU quotas of one site, in that order.
+fn site_quotas(limits: crate::QuotaLimits, used: Usage) -> Vec<Quota> {
+    vec![
+        Quota::new(QuotaUnit::Instances, limits.instances, used.instances),
+        Quota::new(QuotaUnit::Gpus, limits.gpus, used.gpus),
+    ]
 }
 
 fn rule_id(slot: u32, n: u32) -> Result<FirewallRuleId> {

@@ -199,6 +199,8 @@ struct Snapshot {
     epoch: DateTime<Utc>,
     saved_at: DateTime<Utc>,
     next_id: u64,
+    /// Quota in use per location name, summed over the providers there; only checked on
+    /// load, since each provider's usage is rebuilt from its instances.
     usage: BTreeMap<LocationId, StoredUsage>,
     addresses: Addresses,
     instances: Vec<StoredInstance>,
@@ -279,19 +281,14 @@ impl Snapshot {
             .filter_map(|(slot, rec)| Some((u32::try_from(slot).ok()?, rec.as_ref()?)))
             .map(|(slot, rec)| StoredInstance::of(world, slot, rec))
             .collect();
-        let usage = world
-            .locations
-            .iter()
-            .zip(&world.usage)
-            .filter(|(_, u)| u.instances > 0 || u.gpus > 0)
-            .map(|(l, u)| {
-                let stored = StoredUsage {
-                    instances: u.instances,
-                    gpus: u.gpus,
-                };
-                (l.clone(), stored)
-            })
-            .collect();
+        let mut usage: BTreeMap<LocationId, StoredUsage> = BTreeMap::new();
+        for (site, u) in world.sites.iter().zip(&world.usage) {
+            if u.instances > 0 || u.gpus > 0 {
+                let stored = usage.entry(site.name.clone()).or_default();
+                stored.instances += u.instances;
+                stored.gpus += u.gpus;
+            }
+        }
         Self {
             format_version: FORMAT_VERSION,
             epoch: clock.epoch(),
@@ -338,7 +335,10 @@ impl Snapshot {
         for rec in world.records.iter().flatten() {
             let t = &world.types[rec.type_idx as usize];
             if rec.holds_quota {
-                let name = world.locations[t.location as usize].clone();
+                let site = &mut world.usage[t.location as usize];
+                site.instances += 1;
+                site.gpus += u64::from(t.gpus);
+                let name = world.sites[t.location as usize].name.clone();
                 let u: &mut StoredUsage = usage.entry(name).or_default();
                 u.instances += 1;
                 u.gpus += u64::from(t.gpus);
@@ -349,11 +349,6 @@ impl Snapshot {
         }
         if usage != self.usage {
             return Err("the quota usage does not match its instances".to_owned());
-        }
-        for (name, u) in usage {
-            let index = world.location_idx(&name) as usize;
-            world.usage[index].instances = u.instances;
-            world.usage[index].gpus = u.gpus;
         }
         Ok(world)
     }

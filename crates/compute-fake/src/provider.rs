@@ -111,11 +111,11 @@ impl FakeProvider {
             Some(id) => id.clone(),
             None => ProviderId::new("fake")?,
         };
-        let (types, locations) = match &cfg.catalog {
-            Some((types, locations)) => (types.clone(), locations.clone()),
+        let seed = match &cfg.catalog {
+            Some(seed) => seed.clone(),
             None => crate::default_catalog(),
         };
-        let catalog = Arc::new(CatalogData::new(types, locations)?);
+        let catalog = Arc::new(CatalogData::new(seed)?);
         let cfg = Arc::new(cfg);
         let file = cfg.state_file.as_deref().map(StateFile::new);
 
@@ -254,6 +254,21 @@ impl FakeProvider {
             let index = w.addresses.find_cluster(name);
             Ok(index.map(|i| w.addresses.subnet(crate::addresses::NetRef::Cluster(i))))
         })
+    }
+
+    /// Returns the quotas of one provider's location, for a fake seeded from a multi-cloud
+    /// catalog (see [`FakeConfig::from_catalog`]), where
+    /// [`QuotaInfo::quotas`] answers for a location name shared by several providers.
+    ///
+    /// # Errors
+    /// `NotFound` when no instance type of `provider` is in `location`; otherwise only for
+    /// a state file that cannot be read (see [`FakeConfig::build`]).
+    pub fn provider_quotas(
+        &self,
+        provider: &ProviderId,
+        location: &LocationId,
+    ) -> Result<Vec<Quota>> {
+        self.inspect(|w| w.provider_quotas(provider, location))
     }
 
     /// Returns how many instances the world holds, terminated ones included.
@@ -439,7 +454,7 @@ impl UpdateTags for FakeProvider {
 impl Images for FakeProvider {
     async fn list_images(&self, location: &LocationId) -> Result<Vec<Image>> {
         self.call(Operation::Images, |w, _| {
-            if w.location_index.contains_key(location) {
+            if w.knows_location(location) {
                 Ok(images())
             } else {
                 Err(Error::not_found(format!(

@@ -22,8 +22,8 @@ use std::{
 
 use compute_types::{
     CredentialRefId, Error, FirewallRules, Image, ImageId, Instance, InstanceId, InstanceState,
-    InstanceType, InstanceTypeId, Location, LocationId, RefId, Result, TAG_REF_ID, Tags, Volume,
-    VolumeSpec, ZoneId,
+    InstanceType, InstanceTypeId, Location, LocationId, ProviderId, RefId, Result, TAG_REF_ID,
+    Tags, Volume, VolumeSpec, ZoneId,
 };
 
 use crate::{
@@ -40,11 +40,25 @@ pub const SSH_USER: &str = "ubuntu";
 /// The SSH port every fake instance reports.
 pub const SSH_PORT: u16 = 22;
 
+/// The catalog a configuration seeds the fake with.
+///
+/// Each location carries the provider it belongs to; one without a provider (given
+/// through [`FakeConfig::catalog`]) belongs to every provider whose types name it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Seed {
+    pub(crate) types: Vec<InstanceType>,
+    pub(crate) locations: Vec<(Option<ProviderId>, Location)>,
+}
+
 /// The catalog the world was seeded from.
 #[derive(Debug)]
 pub(crate) struct CatalogData {
     pub(crate) types: Vec<InstanceType>,
+    /// The listing `locations()` answers: one entry per name, with the zones of every
+    /// provider there united (each zone listed once).
     pub(crate) locations: Vec<Location>,
+    /// The zones an instance of each type (by catalog index) may be placed in.
+    pub(crate) offered: Vec<Vec<ZoneId>>,
 }
 
 impl CatalogData {
@@ -52,7 +66,8 @@ impl CatalogData {
     ///
     /// # Errors
     /// `InvalidRequest` naming `catalog` for a duplicate type id.
-    pub(crate) fn new(types: Vec<InstanceType>, mut locations: Vec<Location>) -> Result<Self> {
+    pub(crate) fn new(seed: Seed) -> Result<Self> {
+        let Seed { types, locations } = seed;
         let mut seen = std::collections::HashSet::with_capacity(types.len());
         for t in &types {
             if !seen.insert(&t.id) {
@@ -63,17 +78,75 @@ impl CatalogData {
             }
         }
 
+        let offered = types.iter().map(|t| offered_zones(t, &locations)).collect();
+        let mut listing: Vec<Location> = Vec::new();
+        for (_, loc) in locations {
+            merge_into(&mut listing, loc);
+        }
         for t in &types {
-            if !locations.iter().any(|l| &l.name == t.location()) {
-                locations.push(Location::new(t.location().clone()));
+            if !listing.iter().any(|l| &l.name == t.location()) {
+                listing.push(Location::new(t.location().clone()));
             }
         }
-        Ok(Self { types, locations })
+        Ok(Self {
+            types,
+            locations: listing,
+            offered,
+        })
     }
 
-    /// Returns a location by name.
+    /// Returns a location of the listing by name.
     pub(crate) fn location(&self, name: &LocationId) -> Option<&Location> {
         self.locations.iter().find(|l| &l.name == name)
+    }
+}
+
+/// Returns the zones a type may be placed in: its own, else its available zones, else
+/// the zones its own provider declares for its location (never another provider's).
+fn offered_zones(t: &InstanceType, locations: &[(Option<ProviderId>, Location)]) -> Vec<ZoneId> {
+    if let Some(zone) = t.id.zone() {
+        return vec![zone.clone()];
+    }
+    if !t.available_zones.is_empty() {
+        return t.available_zones.clone();
+    }
+    let mut zones: Vec<ZoneId> = Vec::new();
+    let own = locations.iter().filter(|(provider, loc)| {
+        &loc.name == t.location() && provider.as_ref().is_none_or(|p| p == t.provider())
+    });
+    for zone in own.flat_map(|(_, loc)| &loc.zones) {
+        if !zones.contains(&zone.name) {
+            zones.push(zone.name.clone());
+        }
+    }
+    zones
+}
+
+/// Adds a location to the listing, uniting it with a listed one of the same name.
+fn merge_into(listing: &mut Vec<Location>, loc: Location) {
+    let Some(known) = listing.iter_mut().find(|l| l.name == loc.name) else {
+        listing.push(loc);
+        return;
+    };
+    known.available |= loc.available;
+    for zone in loc.zones {
+        if known.zone(&zone.name).is_none() {
+            known.zones.push(zone);
+        }
+    }
+}
+
+/// A (provider, location) pair: quota, usage and capacity are kept per site, so two
+/// providers' locations of one name never share them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Site {
+    pub(crate) provider: ProviderId,
+    pub(crate) name: LocationId,
+}
+
+impl std::fmt::Display for Site {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} of {}", self.name, self.provider)
     }
 }
 
@@ -82,13 +155,14 @@ impl CatalogData {
 #[derive(Debug, Clone)]
 pub(crate) struct TypeEntry {
     pub(crate) id: InstanceTypeId,
+    /// The type's site: its (provider, location).
     pub(crate) location: u32,
     pub(crate) capacity_key: u32,
     pub(crate) gpus: u32,
     pub(crate) catalog: Option<u32>,
 }
 
-/// Quota used in one location.
+/// Quota used in one site (provider, location).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Usage {
     pub(crate) instances: u64,
@@ -211,12 +285,14 @@ pub(crate) struct World {
     pub(crate) timers: BinaryHeap<Reverse<(Ms, u32)>>,
     pub(crate) types: Vec<TypeEntry>,
     pub(crate) type_index: FastMap<InstanceTypeId, u32>,
-    pub(crate) locations: Vec<LocationId>,
-    pub(crate) location_index: FastMap<LocationId, u32>,
+    pub(crate) sites: Vec<Site>,
+    pub(crate) site_index: FastMap<Site, u32>,
+    pub(crate) sites_named: FastMap<LocationId, Vec<u32>>,
     pub(crate) capacity_keys: FastMap<(u32, String), u32>,
     pub(crate) capacity_limits: Vec<u64>,
     pub(crate) capacity_used: Vec<u64>,
     pub(crate) usage: Vec<Usage>,
+    pub(crate) limits: Vec<crate::QuotaLimits>,
     pub(crate) addresses: Addresses,
     pub(crate) images: Vec<Image>,
     pub(crate) default_image: ImageId,
@@ -245,37 +321,56 @@ impl World {
             timers: BinaryHeap::new(),
             types: Vec::with_capacity(catalog.types.len()),
             type_index: FastMap::default(),
-            locations: Vec::new(),
-            location_index: FastMap::default(),
+            sites: Vec::new(),
+            site_index: FastMap::default(),
+            sites_named: FastMap::default(),
             capacity_keys: FastMap::default(),
             capacity_limits: Vec::new(),
             capacity_used: Vec::new(),
             usage: Vec::new(),
+            limits: Vec::new(),
             addresses,
             images: crate::ops::images(),
             default_image: ImageId::new(crate::ops::DEFAULT_IMAGE)?,
         };
 
-        for loc in &catalog.locations {
-            world.location_idx(&loc.name);
-        }
         for (i, t) in catalog.types.iter().enumerate() {
             world.add_type(&t.id, t.gpu_count(), u32::try_from(i).ok());
         }
         Ok(world)
     }
 
-    /// Returns the index of a location, adding it when new.
-    pub(crate) fn location_idx(&mut self, name: &LocationId) -> u32 {
-        if let Some(&i) = self.location_index.get(name) {
+    /// Returns the index of the site (provider, location) of a type id, adding it when new.
+    pub(crate) fn site_idx(&mut self, id: &InstanceTypeId) -> u32 {
+        let site = Site {
+            provider: id.provider().clone(),
+            name: id.location().clone(),
+        };
+        if let Some(&i) = self.site_index.get(&site) {
             return i;
         }
-        let i = u32::try_from(self.locations.len()).unwrap_or(u32::MAX);
-        self.locations.push(name.clone());
-        self.location_index.insert(name.clone(), i);
+        let i = u32::try_from(self.sites.len()).unwrap_or(u32::MAX);
+        self.sites_named
+            .entry(site.name.clone())
+            .or_default()
+            .push(i);
+        self.limits
+            .push(self.cfg.quota_of(&site.provider, &site.name));
+        self.site_index.insert(site.clone(), i);
+        self.sites.push(site);
         self.by_location.push(Vec::new());
         self.usage.push(Usage::default());
         i
+    }
+
+    /// Returns the sites of every provider with a location of this name.
+    pub(crate) fn sites_named(&self, name: &LocationId) -> &[u32] {
+        self.sites_named.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// Returns true when the location is listed or an instance type names it.
+    pub(crate) fn knows_location(&self, name: &LocationId) -> bool {
+        self.sites_named.contains_key(name) || self.catalog.location(name).is_some()
     }
 
     /// Adds a type entry (a catalog type, or one a state file mentions) and returns it.
@@ -283,7 +378,7 @@ impl World {
         if let Some(&i) = self.type_index.get(id) {
             return i;
         }
-        let location = self.location_idx(id.location());
+        let location = self.site_idx(id);
         let key = (location, id.type_name().to_owned());
         let next_key = u32::try_from(self.capacity_keys.len()).unwrap_or(u32::MAX);
         let capacity_key = *self.capacity_keys.entry(key).or_insert(next_key);
@@ -336,11 +431,11 @@ impl World {
             .ok_or_else(|| Error::not_found(format!("instance {id} does not exist")))
     }
 
-    /// Returns the quota limits of a location.
-    pub(crate) fn quota_limits(&self, location: u32) -> crate::QuotaLimits {
-        self.locations
-            .get(location as usize)
-            .and_then(|l| self.cfg.quotas.get(l))
+    /// Returns the quota limits of a site: its provider's own, else its location's, else
+    /// the default.
+    pub(crate) fn quota_limits(&self, site: u32) -> crate::QuotaLimits {
+        self.limits
+            .get(site as usize)
             .copied()
             .unwrap_or(self.cfg.default_quota)
     }

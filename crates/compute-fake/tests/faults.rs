@@ -2,18 +2,21 @@
 
 mod common;
 
-use std::time::Duration;
+use std::{collections::BTreeSet, net::IpAddr, time::Duration};
 
 use common::*;
-use compute_fake::{FakeConfig, FakeProvider, Operation};
-use compute_provider::{CreateInstance, Fault, ListInstances, Provider};
-use compute_types::{ErrorKind, InstanceState, Outcome, RefId, Retry, TAG_REF_ID};
+use compute_fake::{FakeConfig, FakeProvider, Operation, QuotaLimits};
+use compute_provider::{CreateInstance, Fault, ListInstances, LocationsQuery, Provider};
+use compute_types::{
+    ErrorKind, Instance, InstanceState, Outcome, RefId, Retry, TAG_CLUSTER, TAG_REF_ID,
+};
 use tokio::time::Instant;
 
-/// Asserts the world holds no live instance and no quota is in use, and that the next
-/// create gets the first addresses again (nothing stayed allocated).
-async fn assert_nothing_remains(fake: &FakeProvider) {
-    let quota = fake.quota().unwrap();
+/// Asserts the world holds no live instance and no quota of `us-east-1` is in use.
+///
+/// This is what a fake whose faults keep refusing creates can show; a failed create with
+/// a next create that can succeed is checked fully by [`assert_failed_create_left_nothing`].
+async fn assert_nothing_held(fake: &FakeProvider) {
     fake.fault_injection()
         .unwrap()
         .clear_faults()
@@ -21,26 +24,68 @@ async fn assert_nothing_remains(fake: &FakeProvider) {
         .unwrap();
 
     let live = live(fake).await;
-    let used: u64 = quota
-        .quotas(&loc("us-east-1"))
-        .await
-        .unwrap()
-        .iter()
-        .map(|q| q.used)
-        .sum();
+    let used = used_quota(fake).await;
 
     assert!(live.is_empty(), "left behind: {live:?}");
-    assert_eq!(used, 0);
+    assert_eq!(used, [0, 0], "instances and GPUs in use");
 }
 
-async fn first_addresses_are_free(config: FakeConfig) {
-    let fake = config.build().unwrap();
-    let inst = fake
-        .create_instance(&req("probe").with_cluster("fresh"))
+/// Returns the instances and GPUs in use in `us-east-1`.
+async fn used_quota(fake: &FakeProvider) -> Vec<u64> {
+    let quotas = fake
+        .quota()
+        .unwrap()
+        .quotas(&loc("us-east-1"))
         .await
         .unwrap();
-    assert_eq!(inst.network.private_ip.unwrap().to_string(), "10.0.0.4");
-    assert_eq!(inst.network.public_ip.unwrap().to_string(), "198.51.100.1");
+    quotas.iter().map(|q| q.used).collect()
+}
+
+/// What a create got from the network: cluster subnet, private and public address.
+type Taken = (Option<String>, IpAddr, IpAddr);
+
+fn taken(fake: &FakeProvider, inst: &Instance) -> Taken {
+    let cluster = inst.tags.get(TAG_CLUSTER);
+    let subnet = cluster.and_then(|c| fake.cluster_subnet(c).unwrap());
+    let net = &inst.network;
+    (
+        subnet.map(|s| s.to_string()),
+        net.private_ip.unwrap(),
+        net.public_ip.unwrap(),
+    )
+}
+
+/// Asserts that a failed create left `fake` exactly as its `twin`, built alike with the
+/// same history but never asked the failed create: the same live instances, quota usage
+/// and cluster networks, and `next` (which needs the quota and capacity the failed create
+/// held) succeeds on both, handed the same addresses, those the failed create took.
+async fn assert_failed_create_left_nothing(
+    fake: &FakeProvider,
+    twin: &FakeProvider,
+    next: &CreateInstance,
+) {
+    let ids = |all: Vec<Instance>| all.iter().map(|i| i.id().clone()).collect::<Vec<_>>();
+    let subnet = |p: &FakeProvider| {
+        next.cluster
+            .as_deref()
+            .map(|c| p.cluster_subnet(c).unwrap())
+    };
+    let live = (ids(live(fake).await), ids(live(twin).await));
+    let used = (used_quota(fake).await, used_quota(twin).await);
+    let subnets = (subnet(fake), subnet(twin));
+
+    let created = fake.create_instance(next).await;
+    let twin_created = twin.create_instance(next).await.unwrap();
+
+    assert_eq!(live.0, live.1, "no instance is left behind");
+    assert_eq!(used.0, used.1, "the quota is given back");
+    assert_eq!(subnets.0, subnets.1, "a cluster the create made is dropped");
+    let created = created.expect("the quota and capacity are given back");
+    assert_eq!(
+        taken(fake, &created),
+        taken(twin, &twin_created),
+        "the next create gets the addresses the failed one took"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -61,7 +106,7 @@ async fn capacity_errors_for_chosen_pairs() {
     fake.terminate_instance(elsewhere.unwrap().id())
         .await
         .unwrap();
-    assert_nothing_remains(&fake).await;
+    assert_nothing_held(&fake).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -77,18 +122,22 @@ async fn capacity_errors_with_a_probability_follow_the_seed() {
             let res = fake.create_instance(&req(&format!("r{i}"))).await;
             outcomes.push(res.map(|_| ()).map_err(|e| e.kind()));
         }
-        outcomes
+        (outcomes, fake.instance_count().unwrap())
     };
 
-    let a = run(42).await;
-    let b = run(42).await;
-    let c = run(43).await;
+    let (a, stored) = run(42).await;
+    let (b, _) = run(42).await;
+    let (c, _) = run(43).await;
 
     assert_eq!(a, b);
     assert_ne!(a, c);
     let failed = a.iter().filter(|r| r.is_err()).count();
     assert!((8..=32).contains(&failed), "{failed} of 40 failed");
-    assert!(a.iter().flatten().count() + failed == 40);
+    assert_eq!(
+        stored,
+        40 - failed,
+        "each success made one instance, no failure any"
+    );
     assert!(
         a.iter()
             .filter_map(|r| r.err())
@@ -107,7 +156,7 @@ async fn quota_exhaustion() {
 
     assert_eq!(err.kind(), ErrorKind::QuotaExceeded);
     assert_eq!(err.outcome(), Some(&Outcome::NotApplied));
-    assert_nothing_remains(&fake).await;
+    assert_nothing_held(&fake).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -130,6 +179,39 @@ async fn rate_limit_answers_with_a_retry_after() {
         }
     );
     assert!(later.is_ok());
+}
+
+#[tokio::test(start_paused = true)]
+async fn rate_limit_window_slides_across_a_second_boundary() {
+    let fake = config().rate_limit(3).build().unwrap();
+    let query = LocationsQuery::all();
+    fake.locations(&query).await.unwrap();
+    advance(Duration::from_millis(990)).await;
+    fake.locations(&query).await.unwrap();
+    fake.locations(&query).await.unwrap();
+    advance(Duration::from_millis(10)).await;
+
+    let replaces_the_oldest = fake.locations(&query).await;
+    let fourth_within_a_second = fake.locations(&query).await.unwrap_err();
+    advance(Duration::from_millis(990)).await;
+    let later = [
+        fake.locations(&query).await.is_ok(),
+        fake.locations(&query).await.is_ok(),
+    ];
+
+    assert!(
+        replaces_the_oldest.is_ok(),
+        "the call at 0 ms has left the window"
+    );
+    assert_eq!(fourth_within_a_second.kind(), ErrorKind::RateLimited);
+    assert_eq!(
+        fourth_within_a_second.retry(),
+        Retry::Throttled {
+            after: Some(Duration::from_millis(990))
+        },
+        "until the calls at 990 ms leave"
+    );
+    assert_eq!(later, [true, true]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -238,7 +320,7 @@ async fn delayed_failure_after_a_successful_create() {
     assert_eq!(stop.kind(), ErrorKind::InvalidRequest);
     let gone = fake.get_instance(inst.id()).await.unwrap();
     assert_eq!(gone.state(), InstanceState::Terminated);
-    assert_nothing_remains(&fake).await;
+    assert_nothing_held(&fake).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -256,7 +338,7 @@ async fn mid_create_failure_rolls_back_every_step() {
         assert_eq!(err.kind(), ErrorKind::Unavailable);
         assert_eq!(err.outcome(), Some(&Outcome::NotApplied));
         assert_eq!(fake.instance_count().unwrap(), 0);
-        assert_nothing_remains(&fake).await;
+        assert_nothing_held(&fake).await;
         let after = fake
             .create_instance(&req("next").with_cluster("fresh"))
             .await;
@@ -270,7 +352,53 @@ async fn mid_create_failure_rolls_back_every_step() {
         4,
         "every step failed at least once: {messages:?}"
     );
-    first_addresses_are_free(config()).await;
+}
+
+/// Returns the step a mid-create failure names: `create failed after step `<step>`…`.
+fn step_of(message: &str) -> String {
+    message.split('`').nth(1).unwrap_or(message).to_owned()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_create_failing_at_any_step_leaves_the_same_fake_as_before() {
+    // Room for two instances: the next create needs what the failed one held.
+    let cfg = |seed| {
+        config()
+            .seed(seed)
+            .quota(loc("us-east-1"), QuotaLimits::new(2, 2))
+            .capacity(loc("us-east-1"), "gpu_1x", 2)
+    };
+    let mut hit = BTreeSet::new();
+
+    for seed in 0..32 {
+        for network in [Some("c"), Some("fresh"), None] {
+            let in_network = |r: CreateInstance| match network {
+                Some(name) => r.with_cluster(name),
+                None => r,
+            };
+            let (fake, twin) = (cfg(seed).build().unwrap(), cfg(seed).build().unwrap());
+            for p in [&fake, &twin] {
+                let first = req("first").with_cluster("c");
+                p.create_instance(&first).await.unwrap();
+            }
+            let faults = fake.fault_injection().unwrap();
+            faults.inject(Fault::FailMidCreate).await.unwrap();
+
+            let err = fake
+                .create_instance(&in_network(req("mid")))
+                .await
+                .unwrap_err();
+
+            assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+            assert_eq!(err.outcome(), Some(&Outcome::NotApplied));
+            assert_failed_create_left_nothing(&fake, &twin, &in_network(req("next"))).await;
+            hit.insert((network, step_of(err.message())));
+        }
+    }
+
+    let steps: BTreeSet<&str> = hit.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(steps.len(), 4, "every step failed: {steps:?}");
+    assert_eq!(hit.len(), 12, "at every step in every network: {hit:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -428,7 +556,7 @@ async fn no_instance_remains_after_any_failed_create() {
         assert_eq!(stored, 0, "{name} left an instance");
         advance(Duration::from_secs(1)).await;
         if !matches!(name, "unavailable" | "rate limit") {
-            assert_nothing_remains(&fake).await;
+            assert_nothing_held(&fake).await;
         }
     }
 }

@@ -12,8 +12,8 @@ use compute_provider::{
 };
 use compute_types::{
     Bytes, Capability, CredentialRefId, ErrorKind, FirewallRule, FirewallRuleId, InstanceId,
-    InstanceState, QuotaUnit, RefId, TAG_CLUSTER, TAG_CREDENTIAL_REF_ID, TAG_REF_ID, Tags,
-    VolumeSpec, ZoneId,
+    InstanceState, ProviderId, Quota, QuotaUnit, RefId, TAG_CLUSTER, TAG_CREDENTIAL_REF_ID,
+    TAG_REF_ID, Tags, VolumeSpec, ZoneId,
 };
 
 const KEY: &str = "ssh-ed25519 \
@@ -179,6 +179,60 @@ async fn stop_start_and_illegal_transitions() {
     let running = fake.get_instance(id).await.unwrap();
     assert_eq!(running.state(), InstanceState::Running);
     assert!(running.network.public_ip.is_some());
+}
+
+/// Asserts a refusal is `InvalidRequest` on `state` naming the operation and, for a step
+/// the lifecycle table lacks, that step.
+fn assert_refused(err: &compute_types::Error, op: &str, step: &str) {
+    assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{op}: {err}");
+    assert_eq!(err.field(), Some("state"), "{op}: {err}");
+    assert!(err.message().contains(op), "{op}: {err}");
+    assert!(err.message().contains(step), "{op}: {err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_state_change_is_gated_by_the_lifecycle_table() {
+    let fake = fake();
+    let ss = fake.stop_start().unwrap();
+    let reboot = fake.reboot().unwrap();
+    let change = fake.change_type().unwrap();
+    let bigger = type_id("us-east-1", "gpu_8x");
+    let a = fake.create_instance(&req("a")).await.unwrap().id().clone();
+    let b = fake.create_instance(&req("b")).await.unwrap().id().clone();
+    advance(BOOT).await;
+
+    let start_running = ss.start_instance(&a).await.unwrap_err();
+    ss.stop_instance(&a).await.unwrap();
+    let reboot_stopping = reboot.reboot_instance(&a).await.unwrap_err();
+    let start_stopping = ss.start_instance(&a).await.unwrap_err();
+    advance(STOP).await;
+    let stop_stopped = ss.stop_instance(&a).await.unwrap_err();
+    fake.terminate_instance(&b).await.unwrap();
+    advance(TERMINATE).await;
+    let stop_gone = ss.stop_instance(&b).await.unwrap_err();
+    let start_gone = ss.start_instance(&b).await.unwrap_err();
+    let reboot_gone = reboot.reboot_instance(&b).await.unwrap_err();
+    let change_gone = change.change_instance_type(&b, &bigger).await.unwrap_err();
+
+    assert_refused(&reboot_stopping, "reboot_instance", "stopping -> pending");
+    assert_refused(&start_stopping, "start_instance", "stopping -> pending");
+    assert_refused(&stop_stopped, "stop_instance", "stopped -> stopping");
+    assert_refused(&stop_gone, "stop_instance", "terminated -> stopping");
+    assert_refused(&start_gone, "start_instance", "terminated -> pending");
+    assert_refused(&reboot_gone, "reboot_instance", "terminated -> pending");
+    assert_refused(
+        &change_gone,
+        "change_instance_type",
+        "terminated -> pending",
+    );
+    // Running -> pending is in the table (a reboot), but a start needs a stopped instance.
+    assert_refused(&start_running, "start_instance", "needs stopped");
+    let after = fake.get_instance(&a).await.unwrap();
+    assert_eq!(
+        after.state(),
+        InstanceState::Stopped,
+        "refusals change nothing"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -808,4 +862,94 @@ async fn real_catalogs_seed_the_fake() {
     assert_eq!(inst.placement.location, *pick.location());
     let running = fake.get_instance(inst.id()).await.unwrap();
     assert_eq!(running.state(), InstanceState::Running);
+}
+
+/// AWS and Lambda both have a `us-east-1`: each launch lands only in a zone its own type
+/// offers, and each cloud keeps its own quota there.
+#[tokio::test(start_paused = true)]
+async fn real_catalogs_keep_clouds_apart_in_a_shared_location() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/catalogs");
+    let (catalog, _report) = compute_catalog::Catalog::load_path(dir).unwrap();
+    let fake = FakeProvider::builder()
+        .from_catalog(&catalog)
+        .default_quota(QuotaLimits::new(1, 64))
+        .provider_quota(
+            ProviderId::new("aws").unwrap(),
+            loc("us-east-1"),
+            QuotaLimits::new(3, 64),
+        )
+        .build()
+        .unwrap();
+    let east = loc("us-east-1");
+    let types = fake
+        .instance_types(&InstanceTypeFilter::all())
+        .await
+        .unwrap();
+    let pick = |provider: &str| {
+        types
+            .iter()
+            .find(|t| t.provider().as_str() == provider && t.location() == &east)
+            .unwrap()
+            .clone()
+    };
+    let (lambda, aws) = (pick("lambda"), pick("aws"));
+    let aws_zones: HashSet<ZoneId> = types
+        .iter()
+        .filter(|t| t.provider().as_str() == "aws" && t.location() == &east)
+        .flat_map(|t| {
+            t.id.zone()
+                .cloned()
+                .into_iter()
+                .chain(t.available_zones.clone())
+        })
+        .collect();
+    let launch = |ref_id: &str, t: &compute_types::InstanceType| {
+        CreateInstance::new(RefId::new(ref_id).unwrap(), t.id.clone())
+    };
+
+    let on_lambda = fake.create_instance(&launch("l1", &lambda)).await.unwrap();
+    let on_aws = fake.create_instance(&launch("a1", &aws)).await.unwrap();
+    let second_lambda = fake
+        .create_instance(&launch("l2", &lambda))
+        .await
+        .unwrap_err();
+    let aws_zone = aws_zones.iter().next().unwrap().clone();
+    let borrowed_zone = fake
+        .create_instance(&launch("l3", &lambda).with_zone(aws_zone))
+        .await
+        .unwrap_err();
+    let lambda_quota = fake.provider_quotas(lambda.provider(), &east).unwrap();
+    let aws_quota = fake.provider_quotas(aws.provider(), &east).unwrap();
+    let listed = fake.locations(&LocationsQuery::all()).await.unwrap();
+    let shared = fake.quota().unwrap().quotas(&east).await.unwrap();
+
+    assert!(aws_zones.len() > 1, "{aws_zones:?}");
+    assert!(lambda.available_zones.is_empty() && lambda.id.zone().is_none());
+    assert_eq!(on_lambda.placement.zone, None, "lambda offers no zone here");
+    let zone = on_aws.placement.zone.as_ref().unwrap();
+    assert_eq!(Some(zone), aws.id.zone());
+    assert_eq!(second_lambda.kind(), ErrorKind::QuotaExceeded);
+    assert!(
+        second_lambda.message().contains("lambda"),
+        "{second_lambda}"
+    );
+    assert_eq!(borrowed_zone.kind(), ErrorKind::InvalidRequest);
+    assert_eq!(borrowed_zone.field(), Some("zone"));
+    let instances = |quotas: &[Quota]| {
+        let q = quotas
+            .iter()
+            .find(|q| q.unit == QuotaUnit::Instances)
+            .unwrap();
+        (q.limit, q.used)
+    };
+    assert_eq!(instances(&lambda_quota), (1, 1), "{lambda_quota:?}");
+    assert_eq!(instances(&aws_quota), (3, 1), "{aws_quota:?}");
+    assert_eq!(
+        instances(&shared),
+        (1, 1),
+        "the name answers with the tightest"
+    );
+    assert_eq!(listed.iter().filter(|l| l.name == east).count(), 1);
+    let listed_east = listed.iter().find(|l| l.name == east).unwrap();
+    assert!(aws_zones.iter().all(|z| listed_east.zone(z).is_some()));
 }
