@@ -260,7 +260,7 @@ impl Network {
     }
 
     /// Returns the context of cluster `name`, with every other cluster as a peer, for
-    /// [`lint`] and [`Policy::compile`].
+    /// [`lint`](crate::lint()) and [`Policy::compile`].
     pub fn cluster_context(&self, name: &str) -> Option<ClusterContext> {
         let mut context = self.clusters.get(name)?.context.clone();
         for (other, entry) in self.clusters.iter().filter(|(other, _)| *other != name) {
