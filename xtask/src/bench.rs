@@ -166,13 +166,14 @@ fn run_once(query: &mut Command, line: &str) -> Result<Duration> {
     Ok(elapsed)
 }
 
-/// Checks that `stdout` is a non-empty JSON array.
+/// Checks that `stdout` is the documented `types` document (docs/CLI_JSON.md),
+/// `{"version": 1, "types": [...]}`, with at least one type.
 fn check_types_output(stdout: &str) -> Result {
     let value = json::parse(stdout).map_err(|e| format!("printed no valid JSON: {e}"))?;
-    match value.as_array() {
-        Some([]) => Err("printed an empty JSON array: no H100 type was found".to_string()),
+    match value.get("types").and_then(json::Value::as_array) {
+        Some([]) => Err("printed an empty `types` array: no H100 type was found".to_string()),
         Some(_) => Ok(()),
-        None => Err("printed JSON that is not an array".to_string()),
+        None => Err("printed JSON without a `types` array".to_string()),
     }
 }
 
@@ -231,16 +232,15 @@ mod tests {
     }
 
     #[test]
-    fn the_query_must_print_a_non_empty_json_array() {
-        assert_eq!(
-            check_types_output("[{\"id\": \"aws/us-east-1//p5\"}]\n"),
-            Ok(())
-        );
-        assert!(check_types_output("[]").unwrap_err().contains("empty"));
+    fn the_query_must_print_a_non_empty_types_array() {
+        let one = "{\"version\": 1, \"types\": [{\"id\": \"aws/us-east-1//p5\"}]}\n";
+        assert_eq!(check_types_output(one), Ok(()));
+        let none = check_types_output("{\"version\": 1, \"types\": []}");
+        assert!(none.unwrap_err().contains("empty"));
         assert!(
-            check_types_output("{}")
+            check_types_output("[{\"id\": \"p5\"}]")
                 .unwrap_err()
-                .contains("not an array")
+                .contains("without a `types` array")
         );
         assert!(
             check_types_output("")
