@@ -50,7 +50,9 @@ pub enum LintCode {
     WorldOpenPort,
     /// A rule is an exact duplicate of an earlier one. Error.
     Duplicate,
-    /// Another single rule already admits everything this rule admits. Warning.
+    /// Another single rule already admits everything this rule admits, so the rule is
+    /// redundant: rules only allow, so their order never matters and removing this one
+    /// changes no decision. Warning.
     Shadowed,
     /// A rule only admits addresses of the instance's own cluster, which reaches it anyway.
     /// Info.
@@ -343,7 +345,8 @@ fn duplicate_or_shadowed(
         add(
             LintCode::Shadowed,
             format!(
-                "`{}` is shadowed by rule {j} (`{}`), which admits all it does",
+                "`{}` is redundant: rule {j} (`{}`) admits all it does, so removing it \
+                 changes no decision",
                 list[i], list[j]
             ),
         );
@@ -439,6 +442,25 @@ mod tests {
             assert_eq!(codes(rules), want, "{rules:?}");
         }
     }
+    #[test]
+    fn a_shadowed_rule_is_called_redundant_and_names_the_wider_rule() {
+        let rules = FirewallRules::from_rules([
+            "tcp:22@203.0.113.0/24,2001:db8::/32".parse().unwrap(),
+            "tcp:1-1024@203.0.113.0/24,2001:db8::/32".parse().unwrap(),
+        ]);
+
+        let findings = lint(&context(), &rules).unwrap();
+
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].code, LintCode::Shadowed);
+        assert_eq!(findings[0].rule, Some(0));
+        assert!(
+            findings[0].message.contains("is redundant: rule 1"),
+            "{}",
+            findings[0].message
+        );
+    }
+
     #[test]
     fn ipv4_only_looks_at_the_instance_addresses_too() {
         let v4_cluster = ClusterContext::new("a", [net("10.1.0.0/24")]).unwrap();
