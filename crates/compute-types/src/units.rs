@@ -9,7 +9,9 @@ use crate::{Error, Result};
 /// An exact number of bytes.
 ///
 /// Parses `"80GiB"`, `"2TB"`, `"512MiB"`, `"1.5GiB"` (when the result is a whole number of
-/// bytes) and plain integers; prints the largest unit that divides the value exactly, so `Bytes::gib(80)` prints `80GiB` and `Bytes::parse("2TB")` prints `2TB`.
+/// bytes) and plain integers; unit names ignore case (`80gb` is `80GB`: bits are never
+/// meant). Prints the largest unit that divides the value exactly, so `Bytes::gib(80)`
+/// prints `80GiB` and `Bytes::parse("2TB")` prints `2TB`.
 /// Serialises as an integer count of bytes and accepts an integer or a unit string.
 ///
 /// ```
@@ -124,7 +126,7 @@ fn parse_bytes(field: &str, text: &str) -> Result<Bytes> {
     } else {
         UNITS
             .iter()
-            .find(|(name, _)| *name == unit)
+            .find(|(name, _)| name.eq_ignore_ascii_case(unit))
             .map(|(_, m)| *m)
             .ok_or_else(|| {
                 Error::invalid(
@@ -246,6 +248,9 @@ mod tests {
         assert_eq!(Bytes::parse("1.5GiB").unwrap(), Bytes::mib(1536));
         assert_eq!(Bytes::parse("1024").unwrap().as_u64(), 1024);
         assert_eq!(Bytes::parse("3 kB").unwrap().as_u64(), 3000);
+        assert_eq!(Bytes::parse("80gib").unwrap(), Bytes::gib(80));
+        assert_eq!(Bytes::parse("80gb").unwrap().as_u64(), 80_000_000_000);
+        assert_eq!(Bytes::parse("2 TIB").unwrap(), Bytes::gib(2048));
     }
 
     #[test]
