@@ -32,8 +32,9 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
-/// Options every command accepts.
+/// Options every command accepts, listed under their own heading in every `--help`.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct GlobalArgs {
     /// Provider to use.
     #[arg(long, global = true, value_name = "NAME", default_value = "fake")]
@@ -82,14 +83,20 @@ Examples:
   computectl types --gpu H100
   computectl types --gpu A100 --gpus 8 --sort price-per-gpu
   computectl types --min-gpu-memory 80GiB --max-price 30 --location us-east-1 -o json
-  computectl --catalog ../shared/data/catalogs types --gpu H100 --spot")]
+  computectl --catalog ../shared/data/catalogs types --gpu H100 --spot
+
+--catalog takes a catalog file or a directory of catalog CSVs, such as
+../shared/data/catalogs in the SDK's repository layout.")]
     Types(TypesArgs),
 
     /// List locations: regions, zones, availability and country.
     #[command(after_help = "\
 Examples:
   computectl locations
-  computectl --catalog ../shared/data/catalogs locations -o json")]
+  computectl --catalog ../shared/data/catalogs locations -o json
+
+--catalog takes a catalog file or a directory of catalog CSVs, such as
+../shared/data/catalogs in the SDK's repository layout.")]
     Locations,
 
     /// Rank offers for a cluster across providers, with the reasons others were rejected.
@@ -108,6 +115,9 @@ error says what failed and what was cleaned up; nodes that already existed (a re
 kept. Running `up` again with the same spec is a no-op. Without --allow, only traffic
 between the cluster's nodes is let in; without --ssh-key, no key is authorised, so nobody
 can log in over SSH.")]
+    #[command(override_usage = "\
+computectl up --cluster <NAME> --nodes <N> --type <ID> [OPTIONS]
+       computectl up --cluster <NAME> --nodes <N> --gpu <MODEL> --gpus-per-node <G> [OPTIONS]")]
     #[command(after_help = "\
 Examples:
   computectl up --cluster demo --gpu H100 --gpus-per-node 8 --nodes 2
@@ -152,6 +162,38 @@ Examples:
     Sweep(SweepArgs),
 }
 
+/// Most nodes one cluster may have.
+pub(crate) const MAX_NODES: u32 = 100_000;
+
+/// Parses a node count, a whole number from 1 to [`MAX_NODES`], with the same message for
+/// every command and every way to miss: `0`, `-1`, `4294967296`, `two`.
+#[derive(Debug, Clone, Copy)]
+struct NodesParser;
+
+impl clap::builder::TypedValueParser for NodesParser {
+    type Value = u32;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<u32, clap::Error> {
+        let text = value.to_string_lossy();
+        match text.trim().parse::<u32>() {
+            Ok(n) if (1..=MAX_NODES).contains(&n) => Ok(n),
+            _ => {
+                let message =
+                    format!("--nodes must be at least 1 and at most {MAX_NODES}, not `{text}`");
+                Err(
+                    clap::Error::raw(clap::error::ErrorKind::ValueValidation, message)
+                        .with_cmd(cmd),
+                )
+            }
+        }
+    }
+}
+
 /// Parses a GPU memory size, which must carry a unit: a bare `80` would mean 80 bytes.
 fn parse_gpu_memory(text: &str) -> Result<Bytes, String> {
     if text.trim().ends_with(|c: char| c.is_ascii_digit()) {
@@ -175,15 +217,16 @@ pub(crate) struct TypesArgs {
     pub(crate) gpus: Option<u32>,
 
     /// Only types with at least this much memory per GPU, with a unit, e.g. 80GiB or 40GB.
-    #[arg(long, value_name = "SIZE", value_parser = parse_gpu_memory)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_gpu_memory, allow_hyphen_values = true)]
     pub(crate) min_gpu_memory: Option<Bytes>,
 
     /// Only types in this location.
     #[arg(long, value_name = "LOCATION")]
     pub(crate) location: Option<String>,
 
-    /// Only types costing at most this much per hour (USD unless a currency is given).
-    #[arg(long, value_name = "PRICE")]
+    /// Only types costing at most this much per hour, e.g. 30, 30 USD or 2.5EUR (USD unless a
+    /// currency is given; it must be the catalog's currency).
+    #[arg(long, value_name = "PRICE", allow_hyphen_values = true)]
     pub(crate) max_price: Option<String>,
 
     /// Show and filter by spot prices instead of on-demand prices.
@@ -215,12 +258,13 @@ pub(crate) struct PlanArgs {
     #[arg(long, value_name = "G", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) gpus_per_node: u32,
 
-    /// Number of nodes.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Number of nodes, 1 to 100000.
+    #[arg(long, value_name = "N", value_parser = NodesParser, allow_hyphen_values = true)]
     pub(crate) nodes: u32,
 
-    /// Most the whole cluster may cost per hour.
-    #[arg(long, value_name = "PRICE")]
+    /// Most the whole cluster may cost per hour, e.g. 100, 100 USD or 90EUR (USD unless a
+    /// currency is given; it must be the catalog's currency).
+    #[arg(long, value_name = "PRICE", allow_hyphen_values = true)]
     pub(crate) max_price: Option<String>,
 
     /// Only this location.
@@ -236,19 +280,19 @@ pub(crate) struct UpArgs {
     #[arg(long, value_name = "NAME")]
     pub(crate) cluster: String,
 
-    /// Number of nodes (at least 1).
-    #[arg(long, value_name = "N")]
+    /// Number of nodes, 1 to 100000.
+    #[arg(long, value_name = "N", value_parser = NodesParser, allow_hyphen_values = true)]
     pub(crate) nodes: u32,
 
     /// Instance type: a type name (e.g. gpu-8x-h100-sxm) or a full type id.
     #[arg(long = "type", value_name = "ID", conflicts_with_all = ["gpu", "gpus_per_node"])]
     pub(crate) type_id: Option<String>,
 
-    /// GPU model; the cheapest type with --gpus-per-node of them is picked.
+    /// GPU model; needs --gpus-per-node. The cheapest type with that many of them is picked.
     #[arg(long, value_name = "MODEL", requires = "gpus_per_node")]
     pub(crate) gpu: Option<String>,
 
-    /// GPUs on each node, with --gpu.
+    /// GPUs on each node; required with --gpu, and only valid with it.
     #[arg(long, value_name = "G", requires = "gpu")]
     pub(crate) gpus_per_node: Option<u32>,
 
@@ -327,10 +371,17 @@ Examples:
     Render(RenderArgs),
 
     /// Report risky or useless rules of a cluster.
+    #[command(long_about = "\
+Report risky or useless rules of a cluster, each with a severity: info, warning or error.
+Findings are an answer, so the exit code is 0 whatever they say, unless --fail-on is given:
+then it is 1 when a finding at or above that severity exists (the findings are printed
+either way). In CI, `--fail-on error` fails the job on errors only and `--fail-on warning`
+on warnings too.")]
     #[command(after_help = "\
 Examples:
   computectl firewall lint --cluster demo
-  computectl firewall lint --cluster demo -o json")]
+  computectl firewall lint --cluster demo -o json
+  computectl firewall lint --cluster demo --fail-on error")]
     Lint(LintArgs),
 }
 
@@ -398,6 +449,21 @@ pub(crate) struct LintArgs {
     /// Cluster to lint.
     #[arg(long, value_name = "NAME")]
     pub(crate) cluster: String,
+
+    /// Exit 1 when a finding at or above this severity exists [default: never fail].
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub(crate) fail_on: Option<FailOn>,
+}
+
+/// The least severity that makes `firewall lint --fail-on` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub(crate) enum FailOn {
+    /// Any finding.
+    Info,
+    /// Warnings and errors.
+    Warning,
+    /// Errors only.
+    Error,
 }
 
 /// Arguments of `sweep`.

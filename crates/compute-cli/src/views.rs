@@ -128,16 +128,50 @@ pub(crate) struct PriceView {
 }
 
 impl PriceView {
-    /// The one way text output writes a price: `23.92 USD/h`, `0.40 EUR/h`, `1.41875 USD/h`
-    /// (at least two decimals, more only when the price has them).
+    /// The one way text output writes a price: `23.92 USD/h`, `0.40 EUR/h`, `1.42 USD/h`.
+    ///
+    /// Tables round to cents from 1 up and to four decimals below 1, so a per-GPU price
+    /// of `0.0625` keeps its digits; JSON keeps the exact amount.
     pub(crate) fn per_hour(&self) -> String {
-        let amount = match self.amount.split_once('.') {
-            None => format!("{}.00", self.amount),
-            Some((_, cents)) if cents.len() < 2 => format!("{}0", self.amount),
-            Some(_) => self.amount.clone(),
-        };
-        format!("{amount} {}/h", self.currency)
+        format!("{} {}/h", round_for_table(&self.amount), self.currency)
     }
+}
+
+/// Rounds a decimal string half away from zero, to 2 decimals from 1 up and 4 below,
+/// keeping at least 2 decimals and no trailing zeros past them.
+fn round_for_table(amount: &str) -> String {
+    let (sign, unsigned) = match amount.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", amount),
+    };
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let places = if whole.trim_start_matches('0').is_empty() {
+        4
+    } else {
+        2
+    };
+    let fraction = format!("{fraction:0<width$}", width = places + 1);
+
+    let mut digits: Vec<u8> = format!("{whole}{}", &fraction[..places]).into_bytes();
+    if fraction.as_bytes()[places] >= b'5' {
+        let carried = digits.iter_mut().rev().all(|d| {
+            let overflow = *d == b'9';
+            *d = if overflow { b'0' } else { *d + 1 };
+            overflow
+        });
+        if carried {
+            digits.insert(0, b'1');
+        }
+    }
+
+    let text = String::from_utf8(digits).unwrap_or_default();
+    let (whole, fraction) = text.split_at(text.len() - places);
+    let mut fraction = fraction.trim_end_matches('0').to_owned();
+    while fraction.len() < 2 {
+        fraction.push('0');
+    }
+    let whole = if whole.is_empty() { "0" } else { whole };
+    format!("{sign}{whole}.{fraction}")
 }
 
 impl From<Price> for PriceView {
@@ -424,8 +458,25 @@ mod tests {
         assert_eq!(view("98.32").per_hour(), "98.32 USD/h");
         assert_eq!(view("0.4").per_hour(), "0.40 USD/h");
         assert_eq!(view("12").per_hour(), "12.00 USD/h");
-        assert_eq!(view("1.41875").per_hour(), "1.41875 USD/h");
+        assert_eq!(view("1.41875").per_hour(), "1.42 USD/h");
         assert_eq!(view("3.5EUR").per_hour(), "3.50 EUR/h");
+    }
+
+    #[test]
+    fn table_prices_are_rounded() {
+        let rounded = |amount: &str| round_for_table(amount);
+
+        assert_eq!(rounded("66.048"), "66.05");
+        assert_eq!(rounded("75.9552"), "75.96");
+        assert_eq!(rounded("9.995"), "10.00");
+        assert_eq!(rounded("99.999"), "100.00");
+        assert_eq!(rounded("0.0625"), "0.0625");
+        assert_eq!(rounded("0.06255"), "0.0626");
+        assert_eq!(rounded("0.125"), "0.125");
+        assert_eq!(rounded("0.99996"), "1.00");
+        assert_eq!(rounded("0.00001"), "0.00");
+        assert_eq!(rounded("0"), "0.00");
+        assert_eq!(rounded("-1.005"), "-1.01");
     }
 
     #[test]

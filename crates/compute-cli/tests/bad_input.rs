@@ -18,7 +18,10 @@ fn zero_nodes() {
         2,
     );
 
-    assert!(err.contains("--nodes must be at least 1"), "{err}");
+    assert!(
+        err.contains("--nodes must be at least 1 and at most 100000"),
+        "{err}"
+    );
     assert!(env.files().is_empty(), "{:?}", env.files());
 }
 

@@ -9,14 +9,16 @@ use serde::Serialize;
 
 use super::{cluster_nodes, find_instance, live_cluster};
 use crate::{
-    cli::{CheckArgs, LintArgs, Proto, RenderArgs, RenderFormat},
+    cli::{CheckArgs, FailOn, LintArgs, Proto, RenderArgs, RenderFormat},
     context::Context,
     error::{CliError, CliResult},
     inventory::{ClusterSpec, ClusterState, Clusters},
     output::{JSON_VERSION, table},
+    views::plural,
 };
 use compute_net::{
-    ClusterContext, Decision, Finding, Flow, Policy, Reason, lint as lint_rules, render_nftables,
+    ClusterContext, Decision, Finding, Flow, Policy, Reason, Severity, lint as lint_rules,
+    render_nftables,
 };
 use compute_types::{Direction, FirewallRule, FirewallRules, Instance, Protocol};
 
@@ -315,23 +317,54 @@ pub(super) fn lint(cx: &Context, args: &LintArgs) -> CliResult {
     }
 
     let mut findings = Vec::new();
+    let mut severities = Vec::new();
     for (rules, nodes) in &sets {
         for finding in lint_rules(&cluster.context, rules)? {
             findings.push(finding_json(&finding, rules, nodes));
+            severities.push(finding.severity);
         }
     }
 
+    print_findings(cx, &cluster.name, findings)?;
+    match args.fail_on {
+        Some(level) => fail_on(level, &severities),
+        None => Ok(()),
+    }
+}
+
+/// The exit-1 error of `--fail-on`, when a finding is at or above `level`.
+fn fail_on(level: FailOn, severities: &[Severity]) -> CliResult {
+    let least = match level {
+        FailOn::Info => Severity::Info,
+        FailOn::Warning => Severity::Warning,
+        FailOn::Error => Severity::Error,
+    };
+    let failing = severities.iter().filter(|s| **s >= least).count();
+    if failing == 0 {
+        return Ok(());
+    }
+    let above = if least == Severity::Error {
+        ""
+    } else {
+        " or above"
+    };
+    Err(CliError::failed(format!(
+        "{} at severity {least}{above} (--fail-on {least})",
+        plural(failing as u64, "finding", "findings")
+    )))
+}
+
+/// Prints the findings as JSON or as a table.
+fn print_findings(cx: &Context, cluster: &str, findings: Vec<FindingJson>) -> CliResult {
     if cx.out.is_json() {
         return cx.out.json(&LintJson {
             version: JSON_VERSION,
-            cluster: cluster.name.clone(),
+            cluster: cluster.to_owned(),
             findings,
         });
     }
     if findings.is_empty() {
-        return cx
-            .out
-            .text(&format!("cluster {}: no findings", cluster.name));
+        return cx.out.text(&format!("cluster {cluster}: no findings"));
     }
     let rows = findings
         .iter()

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{cluster_nodes, instance_views, known_cluster, node_order, priced, prices};
+use super::{cluster_instances, instance_views, known_cluster, node_order, priced, prices};
 use crate::{
     cli::LsArgs,
     context::Context,
@@ -35,7 +35,7 @@ pub(super) fn run(cx: &Context, args: &LsArgs) -> CliResult {
 
     let (instances, prices) = cx.block_on(async {
         let mut instances = match cluster {
-            Some((name, spec)) => cluster_nodes(&*provider, name, spec).await?,
+            Some((name, spec)) => cluster_instances(&*provider, name, spec, args.all).await?,
             None => provider.list_instances(&ListInstances::all()).await?,
         };
         if !args.all {

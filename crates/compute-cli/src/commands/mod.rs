@@ -104,13 +104,28 @@ pub(crate) async fn cluster_nodes(
     name: &str,
     spec: &ClusterSpec,
 ) -> CliResult<Vec<Instance>> {
+    cluster_instances(provider, name, spec, false).await
+}
+
+/// Lists the nodes of a cluster, ordered by ref id: the live ones, and with `include_gone`
+/// the terminating and terminated ones too (as `ls --all` shows them).
+///
+/// # Errors
+/// The provider's listing errors (exit 1).
+pub(crate) async fn cluster_instances(
+    provider: &dyn Provider,
+    name: &str,
+    spec: &ClusterSpec,
+    include_gone: bool,
+) -> CliResult<Vec<Instance>> {
     let filter = ListInstances::all().with_tag(TAG_CLUSTER, name)?;
     let listed = provider.list_instances(&filter).await?;
 
     let ref_ids: BTreeSet<&RefId> = spec.node_ref_ids.iter().collect();
     let mut nodes: Vec<Instance> = listed
         .into_iter()
-        .filter(|i| ref_ids.contains(i.ref_id()) && !is_gone_or_going(i.state()))
+        .filter(|i| ref_ids.contains(i.ref_id()))
+        .filter(|i| include_gone || !is_gone_or_going(i.state()))
         .collect();
     nodes.sort_by_key(node_order);
     Ok(nodes)

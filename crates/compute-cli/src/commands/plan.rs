@@ -1,11 +1,14 @@
 //! `computectl plan`: ranked offers for a cluster across providers, and why others were
 //! rejected.
 
-use std::{collections::BTreeMap, time::SystemTime};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::SystemTime,
+};
 
 use serde::Serialize;
 
-use super::types::check_gpu;
+use super::types::{check_gpu, parse_max_price, query_error};
 use crate::{
     cli::PlanArgs,
     context::Context,
@@ -13,7 +16,7 @@ use crate::{
     output::{JSON_VERSION, table},
     views::{PriceView, TypeView, plural},
 };
-use compute_catalog::{Offer, Plan, PlanRequest, Rejected, plan};
+use compute_catalog::{Offer, Plan, PlanRequest, RejectReason, Rejected, try_plan};
 use compute_types::Price;
 
 /// Most example types listed per rejection reason in the table.
@@ -62,11 +65,7 @@ struct RejectedJson {
 pub(super) fn run(cx: &Context, args: &PlanArgs) -> CliResult {
     let catalog = cx.catalog()?;
     check_gpu(catalog, &args.gpu)?;
-    let max_price = args
-        .max_price
-        .as_deref()
-        .map(|p| Price::parse_field("--max-price", p))
-        .transpose()?;
+    let max_price = args.max_price.as_deref().map(parse_max_price).transpose()?;
     let mut request = PlanRequest::new(&args.gpu, args.gpus_per_node, args.nodes)?;
     if let Some(max) = max_price {
         request = request.with_max_price_per_hour(max);
@@ -75,7 +74,8 @@ pub(super) fn run(cx: &Context, args: &PlanArgs) -> CliResult {
         request = request.with_location(cx.location_pattern(location)?);
     }
 
-    let plan = plan(catalog, &request, SystemTime::now());
+    let plan = try_plan(catalog, &request, SystemTime::now())
+        .map_err(|e| query_error(e, args.max_price.as_deref(), catalog, false))?;
     for warning in &plan.warnings {
         eprintln!("warning: {warning}");
     }
@@ -121,8 +121,36 @@ fn offer_json(rank: usize, offer: &Offer) -> OfferJson {
 fn rejected_json(rejected: &Rejected) -> RejectedJson {
     RejectedJson {
         instance_type: rejected.instance_type.to_string(),
-        reasons: rejected.reasons.iter().map(ToString::to_string).collect(),
+        reasons: rejected.reasons.iter().map(reason_text).collect(),
     }
+}
+
+/// A rejection reason in words, as both the table and JSON give it.
+fn reason_text(reason: &RejectReason) -> String {
+    match reason {
+        RejectReason::GpuCount { wanted, offered } => format!(
+            "has {} per node, not {wanted}",
+            plural(u64::from(*offered), "GPU", "GPUs")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// How many candidates failed each check, with the candidates' ids in plan order.
+///
+/// A candidate can fail several checks, so it is counted once under each reason it has
+/// (and once only, should a reason repeat).
+fn by_reason(rejected: &[Rejected]) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for candidate in rejected {
+        let reasons: BTreeSet<String> = candidate.reasons.iter().map(reason_text).collect();
+        for reason in reasons {
+            out.entry(reason)
+                .or_default()
+                .push(candidate.instance_type.to_string());
+        }
+    }
+    out
 }
 
 /// Offers as a ranked table, then rejections grouped by reason with a few examples.
@@ -142,18 +170,17 @@ fn print_table(cx: &Context, plan: &Plan) -> CliResult {
         table(&header, rows)
     };
 
-    let mut by_reason: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for rejected in &plan.rejected {
-        for reason in &rejected.reasons {
-            by_reason
-                .entry(reason.to_string())
-                .or_default()
-                .push(rejected.instance_type.to_string());
-        }
-    }
+    let by_reason = by_reason(&plan.rejected);
     if !by_reason.is_empty() {
+        let counted: usize = by_reason.values().map(Vec::len).sum();
+        let several = if counted > plan.rejected.len() {
+            " (a candidate can fail several checks; each line counts the candidates that \
+             failed it)"
+        } else {
+            ""
+        };
         text.push_str(&format!(
-            "\n\nrejected {}:",
+            "\n\nrejected {}{several}:",
             plural(plan.rejected.len() as u64, "candidate", "candidates")
         ));
         for (reason, ids) in &by_reason {
