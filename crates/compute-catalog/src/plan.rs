@@ -252,7 +252,8 @@ impl fmt::Display for RejectReason {
         let market = |spot: bool| if spot { "spot" } else { "on-demand" };
         match self {
             Self::GpuCount { wanted, offered } => {
-                write!(f, "has {offered} GPUs per node, not {wanted}")
+                let unit = if *offered == 1 { "GPU" } else { "GPUs" };
+                write!(f, "has {offered} {unit} per node, not {wanted}")
             }
             Self::Provider => f.write_str("provider not allowed"),
             Self::Region => f.write_str("location not allowed"),
@@ -556,6 +557,21 @@ mod tests {
     use compute_types::ErrorKind;
 
     use super::*;
+
+    #[test]
+    fn gpu_count_reasons_agree_in_number() {
+        let one = RejectReason::GpuCount {
+            wanted: 8,
+            offered: 1,
+        };
+        let many = RejectReason::GpuCount {
+            wanted: 1,
+            offered: 8,
+        };
+
+        assert_eq!(one.to_string(), "has 1 GPU per node, not 8");
+        assert_eq!(many.to_string(), "has 8 GPUs per node, not 1");
+    }
 
     /// A moment one day after the built-in catalog's date, so it is fresh.
     fn fresh() -> SystemTime {

@@ -16,7 +16,7 @@ use crate::{
     output::{JSON_VERSION, table},
     views::{PriceView, TypeView, plural},
 };
-use compute_catalog::{Offer, Plan, PlanRequest, RejectReason, Rejected, try_plan};
+use compute_catalog::{Offer, Plan, PlanRequest, Rejected, try_plan};
 use compute_types::Price;
 
 /// Most example types listed per rejection reason in the table.
@@ -121,18 +121,7 @@ fn offer_json(rank: usize, offer: &Offer) -> OfferJson {
 fn rejected_json(rejected: &Rejected) -> RejectedJson {
     RejectedJson {
         instance_type: rejected.instance_type.to_string(),
-        reasons: rejected.reasons.iter().map(reason_text).collect(),
-    }
-}
-
-/// A rejection reason in words, as both the table and JSON give it.
-fn reason_text(reason: &RejectReason) -> String {
-    match reason {
-        RejectReason::GpuCount { wanted, offered } => format!(
-            "has {} per node, not {wanted}",
-            plural(u64::from(*offered), "GPU", "GPUs")
-        ),
-        other => other.to_string(),
+        reasons: rejected.reasons.iter().map(ToString::to_string).collect(),
     }
 }
 
@@ -143,7 +132,7 @@ fn reason_text(reason: &RejectReason) -> String {
 fn by_reason(rejected: &[Rejected]) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for candidate in rejected {
-        let reasons: BTreeSet<String> = candidate.reasons.iter().map(reason_text).collect();
+        let reasons: BTreeSet<String> = candidate.reasons.iter().map(ToString::to_string).collect();
         for reason in reasons {
             out.entry(reason)
                 .or_default()
