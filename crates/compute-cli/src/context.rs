@@ -9,7 +9,7 @@ use std::{
 
 use crate::{
     cli::GlobalArgs,
-    error::{CliError, CliResult, describe},
+    error::{CliError, CliResult, STATE_FILE_FIELD, describe},
     inventory::Inventory,
     output::Output,
 };
@@ -85,15 +85,33 @@ impl Context {
     /// Returns the fake's state file: `--state` when given, else the default under the
     /// user's data directory, found on first use.
     ///
+    /// Only the default path may have its folders created later; an explicit one must
+    /// name a file in a folder that exists, so a typo never makes a directory tree.
+    ///
     /// # Errors
-    /// Exit 1 when no `--state` is given and no data directory can be found.
+    /// Exit 2 when `--state` (or `COMPUTECTL_STATE`) is a directory or its folder does not
+    /// exist; exit 1 when no `--state` is given and no data directory can be found, or the
+    /// default path is a directory.
     pub(crate) fn state_path(&self) -> CliResult<&Path> {
         if let Some(path) = self.state_path.get() {
             return Ok(path);
         }
         let path = match &self.state_arg {
-            Some(path) => path.clone(),
-            None => default_state_path()?,
+            Some(path) => {
+                check_state_arg(path)?;
+                path.clone()
+            }
+            None => {
+                let path = default_state_path()?;
+                if path.is_dir() {
+                    return Err(CliError::failed(format!(
+                        "the default state file {} is a directory",
+                        path.display()
+                    ))
+                    .with_hint("move it away, or pass --state PATH"));
+                }
+                path
+            }
         };
         Ok(self.state_path.get_or_init(|| path))
     }
@@ -195,7 +213,12 @@ impl Context {
         let state_path = self.state_path()?;
         tracing::trace!(state = %state_path.display(), "opening the fake's state file");
         let fake = FakeProvider::open(state_path, config).map_err(|e| {
-            CliError::failed(describe(&e)).with_hint(
+            let err = if e.field() == Some(STATE_FILE_FIELD) {
+                CliError::from(e)
+            } else {
+                CliError::failed(describe(&e))
+            };
+            err.with_hint(
                 "the file was left unchanged; to work with another state file, pass --state",
             )
         })?;
@@ -223,7 +246,9 @@ impl Context {
     /// Exit 1 when the runtime cannot be started; otherwise what the future returns.
     pub(crate) fn block_on<T>(&self, future: impl Future<Output = CliResult<T>>) -> CliResult<T> {
         if self.runtime.get().is_none() {
+            // I/O is enabled for the Ctrl-C listener of `up`; nothing else uses it.
             let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
                 .enable_time()
                 .build()
                 .map_err(|e| CliError::failed(format!("cannot start the async runtime: {e}")))?;
@@ -307,6 +332,36 @@ fn default_state_path() -> CliResult<PathBuf> {
         })
 }
 
+/// Checks an explicit `--state` path: not a directory, in a folder that exists.
+fn check_state_arg(path: &Path) -> CliResult {
+    let hint = "--state (or COMPUTECTL_STATE) names the state file, e.g. \
+                ~/computectl/state.json, in a folder that exists; without it the state lives \
+                under the user's data directory";
+    if path.is_dir() {
+        return Err(CliError::usage(format!(
+            "--state: {} is a directory, not a state file",
+            path.display()
+        ))
+        .with_hint(hint));
+    }
+    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let problem = if dir.exists() {
+        "is not a directory"
+    } else {
+        "does not exist"
+    };
+    Err(CliError::usage(format!(
+        "--state: the folder {} of the state file {problem}",
+        dir.display()
+    ))
+    .with_hint(hint))
+}
+
 /// Loads `--catalog`, logging what the loader skipped.
 fn load_catalog(path: &Path) -> CliResult<Catalog> {
     let (catalog, report) = Catalog::load_path(path).map_err(|e| {
@@ -355,16 +410,46 @@ mod tests {
 
     #[test]
     fn the_state_path_is_the_flag_when_given() {
-        let cli = parse("--state /tmp/computectl-test/state.json ls");
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.json");
+        let cli = parse(&format!("--state {} ls", state.display()));
 
         let cx = Context::new(&cli.global).unwrap();
 
         assert!(cx.state_path.get().is_none());
         let path = cx.state_path().unwrap();
-        assert_eq!(path, Path::new("/tmp/computectl-test/state.json"));
+        assert_eq!(path, state);
         assert_eq!(
             cx.inventory().unwrap().path(),
-            Path::new("/tmp/computectl-test/state.json.clusters.json")
+            dir.path().join("state.json.clusters.json")
         );
+    }
+
+    #[test]
+    fn an_explicit_state_path_needs_an_existing_folder_and_is_no_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no/such/dir/state.json");
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        let under_file = file.join("state.json");
+
+        let errs = [&missing, &dir.path().to_path_buf(), &under_file].map(|path| {
+            let cli = parse(&format!("--state {} ls", path.display()));
+            let cx = Context::new(&cli.global).unwrap();
+            cx.state_path().unwrap_err()
+        });
+
+        for err in &errs {
+            assert_eq!(err.code(), crate::error::EXIT_USAGE, "{err}");
+            assert!(err.message().starts_with("--state: "), "{err}");
+        }
+        assert!(errs[0].message().contains("does not exist"), "{}", errs[0]);
+        assert!(errs[1].message().contains("is a directory"), "{}", errs[1]);
+        assert!(
+            errs[2].message().contains("is not a directory"),
+            "{}",
+            errs[2]
+        );
+        assert!(!dir.path().join("no").exists());
     }
 }

@@ -8,6 +8,11 @@ use compute_types::{Error, ErrorKind};
 pub(crate) const EXIT_FAILED: u8 = 1;
 /// Exit code of bad usage or invalid input.
 pub(crate) const EXIT_USAGE: u8 = 2;
+/// Exit code of a command stopped by Ctrl-C (128 + SIGINT, as shells report it).
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
+
+/// The field the fake names in errors about its state file.
+pub(crate) const STATE_FILE_FIELD: &str = "state_file";
 
 /// A failure to report: `error: <message>` and, when set, `hint: <hint>` on stderr.
 #[derive(Debug)]
@@ -34,6 +39,15 @@ impl CliError {
     pub(crate) fn usage(message: impl Into<String>) -> Self {
         Self {
             code: EXIT_USAGE,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// A command stopped by Ctrl-C (exit 130).
+    pub(crate) fn interrupted(message: impl Into<String>) -> Self {
+        Self {
+            code: EXIT_INTERRUPTED,
             message: message.into(),
             hint: None,
         }
@@ -96,7 +110,14 @@ impl fmt::Display for CliError {
 
 impl From<Error> for CliError {
     /// Invalid input is a usage error (exit 2); everything else is a failed operation.
+    ///
+    /// A corrupt state file is not the user's command line: the fake reports it as invalid
+    /// input to its `state_file`, and it becomes a failed operation (exit 1) labelled as
+    /// the state file, without the `invalid request` of a usage error.
     fn from(err: Error) -> Self {
+        if err.field() == Some(STATE_FILE_FIELD) {
+            return Self::failed(format!("corrupt state file: {}", err.message()));
+        }
         let code = match err.kind() {
             ErrorKind::InvalidRequest => EXIT_USAGE,
             _ => EXIT_FAILED,
@@ -221,6 +242,21 @@ mod tests {
 
         assert_eq!(err.code(), EXIT_FAILED);
         assert!(err.hint().is_some_and(|h| h.contains("--location")));
+    }
+
+    #[test]
+    fn a_corrupt_state_file_is_a_failed_operation_not_invalid_input() {
+        let err = Error::invalid("state_file", "/tmp/s.json is not a valid fake state file")
+            .with_provider("fake")
+            .with_operation("list_instances");
+
+        let err = CliError::from(err);
+
+        assert_eq!(err.code(), EXIT_FAILED);
+        assert_eq!(
+            err.message(),
+            "corrupt state file: /tmp/s.json is not a valid fake state file"
+        );
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub(crate) enum ClusterState {
     Creating,
     /// Every node was running when `up` finished.
     Up,
+    /// `down` asked for every node to be terminated and has not yet seen them all gone
+    /// (it is running, or it gave up waiting); running `down` again finishes it.
+    Terminating,
     /// `down` terminated every node; kept so a second `down` knows the name.
     Down,
 }
@@ -41,6 +44,7 @@ impl ClusterState {
         match self {
             Self::Creating => "creating",
             Self::Up => "up",
+            Self::Terminating => "terminating",
             Self::Down => "down",
         }
     }

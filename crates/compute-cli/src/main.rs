@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod context;
 mod error;
+mod interrupt;
 mod inventory;
 mod output;
 mod progress;

@@ -400,3 +400,51 @@ fn a_failed_rerun_keeps_the_nodes_that_already_existed() {
     assert_eq!(again_ids[0], ids[0]);
     assert_ne!(again_ids[1], ids[1]);
 }
+
+/// The state the cluster inventory records for `name`.
+fn recorded_state(env: &common::Env, name: &str) -> Value {
+    let text = std::fs::read_to_string(env.inventory()).unwrap();
+    let inventory: Value = serde_json::from_str(&text).unwrap();
+    inventory["clusters"][name]["state"].clone()
+}
+
+#[test]
+fn a_down_that_gives_up_waiting_records_the_cluster_as_terminating_and_a_rerun_ends_it() {
+    let env = Env::new();
+    let up = env.json("up --cluster slow --type gpu-1x-h100-sxm --nodes 2");
+    // The nodes take two seconds to terminate and `down` does not wait at all.
+
+    let out = env
+        .cmd()
+        .env("COMPUTECTL_FAKE_TERMINATE_MS", "2000")
+        .args(words("down --cluster slow --timeout 0"))
+        .output()
+        .unwrap();
+
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error: cluster slow is not down yet: "),
+        "{err}"
+    );
+    assert!(
+        err.contains("run `computectl down --cluster slow` again"),
+        "{err}"
+    );
+    assert_eq!(recorded_state(&env, "slow"), "terminating");
+    assert!(
+        env.json("ls --cluster slow")["instances"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    env.fails("up --cluster slow --type gpu-1x-h100-sxm --nodes 2", 2);
+
+    // The rerun waits for the nodes still terminating, then records the cluster as down.
+    let down = env.json("down --cluster slow --timeout 60");
+
+    assert_eq!(down["already_down"], false);
+    assert_eq!(down["terminated"], serde_json::json!(node_ids(&up)));
+    assert_eq!(recorded_state(&env, "slow"), "down");
+    assert!(env.instances().iter().all(|i| i["state"] == "terminated"));
+}

@@ -183,3 +183,31 @@ fn a_corrupt_state_file_on_the_real_catalogs_is_named_and_left_unchanged() {
     }
     assert!(!env.inventory().exists(), "no inventory was written");
 }
+
+#[test]
+fn a_price_for_the_accelerators_only_never_picks_or_prices_a_node() {
+    let env = Env::new();
+    let line = real("up --cluster v4 --type h100-x8 --nodes 1 -o json");
+
+    let out = env.cmd().args(common::words(&line)).output().unwrap();
+
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let note = stderr
+        .lines()
+        .find(|l| l.starts_with("picked h100-x8"))
+        .unwrap_or_else(|| panic!("no pick note: {stderr}"));
+    assert!(
+        !note.contains("cheapest") && !note.contains("USD"),
+        "{note}"
+    );
+    assert!(note.contains("the first by id of 29 places"), "{note}");
+    assert!(note.contains("accelerators only"), "{note}");
+    assert!(note.contains("price per node is unknown"), "{note}");
+    let up: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(up["nodes"][0]["price"], Value::Null, "{up}");
+    assert_eq!(up["total_price"], Value::Null, "{up}");
+    let ls = env.json(&real("ls --cluster v4"));
+    assert_eq!(ls["instances"][0]["price"], Value::Null, "{ls}");
+    assert_eq!(env.json("show v4-0")["instance"]["price"], Value::Null);
+}

@@ -75,3 +75,28 @@ fn sweep_lists_orphans_and_terminates_them_only_with_yes() {
     }
     assert!(env.json("sweep")["orphans"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn sweep_yes_shows_the_orphans_as_they_are_after_the_terminate() {
+    let env = Env::new();
+    leave_an_orphan(&env, "crashed-0");
+    leave_an_orphan(&env, "crashed-1");
+
+    let (table, note) = env.ok("sweep --yes");
+    leave_an_orphan(&env, "crashed-2");
+    let swept = env.json("sweep --yes");
+
+    let rows: Vec<&str> = table.lines().filter(|l| l.contains("crashed-")).collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    for row in rows {
+        assert!(
+            row.contains("terminated") && !row.contains("running"),
+            "{row}"
+        );
+    }
+    assert!(note.contains("terminated 2 orphans"), "{note}");
+    let orphans = swept["orphans"].as_array().unwrap();
+    assert_eq!(orphans.len(), 1, "{swept}");
+    assert_eq!(orphans[0]["ref_id"], "crashed-2");
+    assert_eq!(orphans[0]["state"], "terminated", "{swept}");
+}

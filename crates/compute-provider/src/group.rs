@@ -27,6 +27,12 @@
 //!    so a wait that used up the caller's timeout or deadline does not cut it short. A
 //!    terminate that fails with a retryable error is retried within that budget.
 //!
+//! A caller can stop the group part way with a [`Cancellation`] in
+//! [`GroupOptions::with_cancellation`] (a CLI's Ctrl-C): no new launch starts, launches in
+//! flight finish (so no create is left with an unknown outcome), the wait for `running`
+//! stops, and the roll-back of step 3 runs as after a failure. The roll-back itself is not
+//! cut short; [`GroupError::is_cancelled`] tells a cancelled group from a failed one.
+//!
 //! A roll-back never terminates an adopted instance, running or not: it existed before
 //! the call, may hold data, and on a rerun it is a node of a working cluster, which a
 //! failed rerun (one recreated node failing, or the wait running out) must not destroy.
@@ -37,7 +43,18 @@
 //! started when the provider can ([`StopStart`](crate::StopStart)); when it cannot, that is
 //! a failure (`Unsupported`), and the instance is kept like every adopted one.
 
-use std::{collections::BTreeMap, collections::BTreeSet, fmt, sync::Arc, time::Duration};
+use std::{
+    collections::BTreeMap,
+    collections::BTreeSet,
+    fmt,
+    pin::pin,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::Poll,
+    time::Duration,
+};
 
 use compute_types::{
     Error, ErrorKind, Instance, InstanceId, InstanceState, Outcome, RefId, Result, Retry,
@@ -47,6 +64,7 @@ mod quota;
 
 pub use quota::QuotaShortfall;
 use tokio::{
+    sync::Notify,
     task::{Id, JoinSet},
     time::{Instant, sleep},
 };
@@ -80,6 +98,8 @@ pub struct GroupOptions {
     pub rate_limit_retries: u32,
     /// Called on every [`GroupEvent`], from the calling task.
     pub on_progress: Option<ProgressFn>,
+    /// Stops the group part way when cancelled; see [`GroupOptions::with_cancellation`].
+    pub cancellation: Option<Cancellation>,
 }
 
 impl Default for GroupOptions {
@@ -90,6 +110,7 @@ impl Default for GroupOptions {
             rollback_timeout: DEFAULT_ROLLBACK_TIMEOUT,
             rate_limit_retries: 3,
             on_progress: None,
+            cancellation: None,
         }
     }
 }
@@ -102,6 +123,7 @@ impl fmt::Debug for GroupOptions {
             .field("rollback_timeout", &self.rollback_timeout)
             .field("rate_limit_retries", &self.rate_limit_retries)
             .field("on_progress", &self.on_progress.as_ref().map(|_| "Fn"))
+            .field("cancellation", &self.cancellation)
             .finish()
     }
 }
@@ -143,6 +165,58 @@ impl GroupOptions {
     ) -> Self {
         self.on_progress = Some(Arc::new(on_progress));
         self
+    }
+
+    /// Sets a cancellation: once it is cancelled, no new launch starts, the wait for
+    /// `running` stops, and everything this call created is rolled back, as after a
+    /// failure. The call then returns a [`GroupError`] whose
+    /// [`is_cancelled`](GroupError::is_cancelled) is true.
+    pub fn with_cancellation(mut self, cancellation: Cancellation) -> Self {
+        self.cancellation = Some(cancellation);
+        self
+    }
+}
+
+/// A flag a caller raises to stop a [`create_group`] part way, e.g. on Ctrl-C.
+///
+/// Clones share the flag. Cancelling is final: a cancelled value stays cancelled.
+#[derive(Debug, Clone, Default)]
+pub struct Cancellation(Arc<CancelFlag>);
+
+#[derive(Debug, Default)]
+struct CancelFlag {
+    raised: AtomicBool,
+    notify: Notify,
+}
+
+impl Cancellation {
+    /// A cancellation not yet raised.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Raises the flag and wakes every task waiting in [`Cancellation::cancelled`].
+    pub fn cancel(&self) {
+        self.0.raised.store(true, Ordering::SeqCst);
+        self.0.notify.notify_waiters();
+    }
+
+    /// Returns true once [`Cancellation::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.raised.load(Ordering::SeqCst)
+    }
+
+    /// Completes when the flag is raised (at once when it already is).
+    pub async fn cancelled(&self) {
+        loop {
+            let mut notified = pin!(self.0.notify.notified());
+            // Registered before the check, so a cancel in between is not missed.
+            notified.as_mut().enable();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
     }
 }
 
@@ -258,6 +332,7 @@ pub struct GroupError {
     kept: Vec<(RefId, InstanceId)>,
     unresolved: Vec<RefId>,
     cleanup_errors: Vec<Error>,
+    cancelled: bool,
 }
 
 impl GroupError {
@@ -279,6 +354,7 @@ impl GroupError {
             kept: Vec::new(),
             unresolved: Vec::new(),
             cleanup_errors: Vec::new(),
+            cancelled: false,
         }
     }
 
@@ -374,6 +450,13 @@ impl GroupError {
         &self.cleanup_errors
     }
 
+    /// Returns true when the caller's [`Cancellation`] stopped the group. The cause is then
+    /// the first failure when one came before the cancel, else a `Timeout` (never retried)
+    /// saying the caller cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled
+    }
+
     /// Returns true when the roll-back left nothing behind of what this call created, as
     /// far as can be known; instances it [kept](GroupError::kept) do not count.
     pub fn is_clean(&self) -> bool {
@@ -393,7 +476,7 @@ fn secs(d: Duration) -> String {
 
 impl fmt::Display for GroupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.failures.is_empty() {
+        if self.failures.is_empty() && !self.cancelled {
             return write!(
                 f,
                 "refused before creating any of {} instances: {}: {}",
@@ -402,18 +485,25 @@ impl fmt::Display for GroupError {
                 self.cause.message()
             );
         }
-        write!(
-            f,
-            "{} of {} instances failed",
-            self.failures.len(),
-            self.total
-        )?;
+        if self.failures.is_empty() {
+            write!(f, "cancelled by the caller ({} instances)", self.total)?;
+        } else {
+            write!(
+                f,
+                "{} of {} instances failed",
+                self.failures.len(),
+                self.total
+            )?;
+        }
         for (i, (ref_id, err)) in self.failures.iter().enumerate() {
             let sep = if i == 0 { ": " } else { "; " };
             write!(f, "{sep}{ref_id}: {}: {}", err.kind(), err.message())?;
             if err.is_outcome_unknown() {
                 f.write_str(" (outcome unknown)")?;
             }
+        }
+        if self.cancelled && !self.failures.is_empty() {
+            f.write_str("; then cancelled by the caller")?;
         }
         if !self.not_started.is_empty() {
             write!(f, "; {} not started", self.not_started.len())?;
@@ -548,6 +638,11 @@ pub async fn create_group(
             return Err(GroupError::refused(total, cause, refs));
         }
     }
+    if is_cancelled(&options) {
+        let mut group = GroupError::refused(total, cancelled_error(), refs);
+        group.cancelled = true;
+        return Err(group);
+    }
     let emit = |event: GroupEvent| {
         if let Some(f) = &options.on_progress {
             f(&event);
@@ -556,14 +651,22 @@ pub async fn create_group(
 
     let launched = launch_all(&provider, requests, &options, &emit).await;
     let mut sorted = Sorted::new(&refs, launched);
-    if sorted.failures.is_empty() {
-        match wait_running(&*provider, &sorted.owned, &options, &emit).await {
-            Ok(running) => return Ok(running),
-            Err(failure) => sorted.failures.push(failure),
+    if sorted.failures.is_empty() && !is_cancelled(&options) {
+        let wait = wait_running(&*provider, &sorted.owned, &options, &emit);
+        match unless_cancelled(options.cancellation.as_ref(), wait).await {
+            Some(Ok(running)) => return Ok(running),
+            Some(Err(failure)) => sorted.failures.push(failure),
+            None => {}
         }
     }
 
     let mut group = GroupError::new(total, sorted.failures);
+    if is_cancelled(&options) {
+        group.cancelled = true;
+        if group.failures.is_empty() {
+            group.cause = cancelled_error();
+        }
+    }
     group.not_started = sorted.not_started;
     group.rollback_timeout = options.rollback_timeout;
     group.kept = sorted.adopted;
@@ -688,6 +791,40 @@ fn check_requests(requests: &[CreateInstance]) -> Result<(), (RefId, Error)> {
     Ok(())
 }
 
+/// Runs `work` until it completes (`Some`) or `cancellation` is raised first (`None`).
+async fn unless_cancelled<T>(
+    cancellation: Option<&Cancellation>,
+    work: impl Future<Output = T>,
+) -> Option<T> {
+    let Some(cancellation) = cancellation else {
+        return Some(work.await);
+    };
+    let mut work = pin!(work);
+    let mut stop = pin!(cancellation.cancelled());
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(value) = work.as_mut().poll(cx) {
+            return Poll::Ready(Some(value));
+        }
+        stop.as_mut().poll(cx).map(|()| None)
+    })
+    .await
+}
+
+/// True when `options` carries a cancellation that was raised.
+fn is_cancelled(options: &GroupOptions) -> bool {
+    options
+        .cancellation
+        .as_ref()
+        .is_some_and(Cancellation::is_cancelled)
+}
+
+/// The cause of a group cancelled before any launch failed.
+fn cancelled_error() -> Error {
+    Error::new(ErrorKind::Timeout, "cancelled by the caller")
+        .with_retry(Retry::Never)
+        .with_operation("create_group")
+}
+
 fn unknown_id(error: &Error) -> Option<InstanceId> {
     match error.outcome() {
         Some(Outcome::Unknown { instance_id }) => instance_id.clone(),
@@ -696,7 +833,8 @@ fn unknown_id(error: &Error) -> Option<InstanceId> {
 }
 
 /// Launches every request with at most `concurrency` in flight; stops starting new ones
-/// after the first failure. Returns one slot per request, `None` when it never started.
+/// after the first failure or a cancel, and lets those in flight finish. Returns one slot
+/// per request, `None` when it never started.
 async fn launch_all(
     provider: &Arc<dyn Provider>,
     requests: Vec<CreateInstance>,
@@ -711,7 +849,7 @@ async fn launch_all(
     let mut failed = false;
 
     loop {
-        while !failed && tasks.len() < options.concurrency.max(1) {
+        while !failed && !is_cancelled(options) && tasks.len() < options.concurrency.max(1) {
             let Some((i, request)) = queue.next() else {
                 break;
             };
@@ -1504,5 +1642,77 @@ mod tests {
             .unwrap()
             .downcast_ref::<GroupError>();
         assert_eq!(group.unwrap().failed_ref_ids().len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cancel_before_any_launch_creates_nothing() {
+        let p = TestProvider::new().arc();
+        let cancellation = Cancellation::new();
+        cancellation.cancel();
+
+        let options = options().with_cancellation(cancellation);
+        let err = create_group(dyn_p(&p), requests(3), options)
+            .await
+            .unwrap_err();
+
+        assert!(err.is_cancelled(), "{err}");
+        assert_eq!(p.calls("create_instance"), 0);
+        assert_eq!(err.not_started().len(), 3);
+        assert!(err.is_clean() && err.cleaned_up().is_empty(), "{err}");
+        assert!(err.to_string().contains("cancelled by the caller"), "{err}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cancel_during_launch_lets_creates_in_flight_finish_and_rolls_them_back() {
+        let p = TestProvider::new()
+            .with_create_delay(Duration::from_secs(3))
+            .arc();
+        let cancellation = Cancellation::new();
+        let trigger = cancellation.clone();
+        tokio::spawn(async move {
+            sleep(Duration::from_secs(1)).await;
+            trigger.cancel();
+        });
+
+        let options = options().with_cancellation(cancellation);
+        let err = create_group(dyn_p(&p), requests(5), options)
+            .await
+            .unwrap_err();
+
+        // Concurrency 2: the two creates in flight finish, the other three never start.
+        assert!(err.is_cancelled(), "{err}");
+        assert_eq!(p.calls("create_instance"), 2);
+        assert_eq!(err.not_started().len(), 3);
+        assert_eq!(err.cleaned_up().len(), 2, "{err}");
+        assert!(err.failures().is_empty() && err.is_clean(), "{err}");
+        assert!(p.live().is_empty(), "left: {:?}", p.live());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cancel_during_the_wait_rolls_back_everything_created() {
+        let p = TestProvider::new().with_polls_to_boot(1_000).arc();
+        let cancellation = Cancellation::new();
+        let trigger = cancellation.clone();
+        let watched = Arc::clone(&p);
+        tokio::spawn(async move {
+            while watched.calls("create_instance") < 3 {
+                sleep(Duration::from_secs(1)).await;
+            }
+            sleep(Duration::from_secs(5)).await;
+            trigger.cancel();
+        });
+
+        let options = options().with_cancellation(cancellation);
+        let err = create_group(dyn_p(&p), requests(3), options)
+            .await
+            .unwrap_err();
+
+        assert!(err.is_cancelled(), "{err}");
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+        assert_eq!(err.cleaned_up().len(), 3, "{err}");
+        assert!(err.is_clean(), "{err}");
+        assert!(p.live().is_empty(), "left: {:?}", p.live());
+        let converted = Error::from(err);
+        assert_eq!(converted.retry(), Retry::Never);
     }
 }

@@ -14,8 +14,8 @@ use crate::{
     progress,
     views::{InstanceView, plural},
 };
-use compute_provider::{ListInstances, SweepOptions, sweep_orphans, wait_until_all_gone};
-use compute_types::{InstanceId, RefId};
+use compute_provider::{ListInstances, Provider, SweepOptions, sweep_orphans, wait_until_all_gone};
+use compute_types::{ErrorKind, Instance, InstanceId, InstanceState, RefId};
 
 /// Longest wait for swept instances to be gone.
 const SWEEP_WAIT: Duration = Duration::from_secs(600);
@@ -60,12 +60,13 @@ pub(super) fn run(cx: &Context, args: &SweepArgs) -> CliResult {
         let spinner = progress::spinner("looking for orphans");
         let report = sweep_orphans(&*provider, &ListInstances::all(), &is_known, &options).await;
         spinner.finish_and_clear();
-        let report = report?;
+        let mut report = report?;
         if !report.terminated.is_empty() {
             let spinner = progress::spinner("waiting for orphans to be gone");
             let waited = wait_until_all_gone(&*provider, &report.terminated, &wait).await;
             spinner.finish_and_clear();
             waited?;
+            refresh(&*provider, &mut report.orphans, &report.terminated).await;
         }
         let prices = prices(&*provider, &report.orphans).await;
         Ok((report, prices))
@@ -102,6 +103,24 @@ pub(super) fn run(cx: &Context, args: &SweepArgs) -> CliResult {
             first.id,
             first.error
         ))),
+    }
+}
+
+/// Replaces each terminated orphan by how the provider shows it now, so the output says
+/// `terminated` rather than the state it was found in; one the provider no longer knows
+/// is shown as terminated. Best effort: another lookup error keeps the orphan as found.
+async fn refresh(provider: &dyn Provider, orphans: &mut [Instance], terminated: &[InstanceId]) {
+    for orphan in orphans.iter_mut() {
+        if !terminated.contains(orphan.id()) {
+            continue;
+        }
+        match provider.get_instance(orphan.id()).await {
+            Ok(now) => *orphan = now,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                orphan.lifecycle.status.state = InstanceState::Terminated;
+            }
+            Err(e) => tracing::debug!(error = %e, id = %orphan.id(), "cannot refresh an orphan"),
+        }
     }
 }
 

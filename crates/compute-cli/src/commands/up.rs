@@ -2,11 +2,12 @@
 //! nodes at once through the library's all-or-nothing group create.
 
 use std::{
+    collections::BTreeSet,
     fs,
     net::IpAddr,
     path::Path,
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
     },
     time::Duration,
@@ -20,7 +21,8 @@ use super::{check_cluster_name, instance_views, priced, prices};
 use crate::{
     cli::UpArgs,
     context::Context,
-    error::{CliError, CliResult},
+    error::{CliError, CliResult, EXIT_INTERRUPTED},
+    interrupt::Interrupts,
     inventory::{ClusterSpec, ClusterState},
     output::{JSON_VERSION, table},
     progress,
@@ -29,6 +31,7 @@ use crate::{
 use compute_net::{ClusterContext, Flow, Policy, Reason, Severity, lint, normalize};
 use compute_provider::{
     CreateInstance, GroupError, GroupEvent, GroupOptions, Provider, PublicKey, create_group,
+    group::Cancellation,
 };
 use compute_types::{
     Direction, Error, FirewallRule, FirewallRules, Instance, InstanceId, InstanceType,
@@ -92,12 +95,16 @@ pub(super) fn run(cx: &Context, args: &UpArgs) -> CliResult {
     let notes = notes(&input)?;
     warn_about_rules(&input)?;
 
+    // From here on Ctrl-C rolls back instead of killing the process, which would leave
+    // booting nodes and a cluster recorded as `creating`.
+    let interrupts = cx.block_on(async { Interrupts::listen() })?;
     let wanted = spec_of(cx, &input, &chosen.instance_type)?;
     let is_new = record(cx, &input.cluster, &wanted)?;
     let requests = requests(&input, &chosen.instance_type.id, &wanted.node_ref_ids);
 
     let created = AtomicUsize::new(0);
-    let instances = match create(cx, &provider, &input, requests, args, &created)? {
+    let launch = create(cx, &provider, &input, requests, args, &created, interrupts)?;
+    let instances = match launch {
         Ok(instances) => instances,
         Err(err) => return Err(after_failure(cx, &input.cluster, is_new, err)),
     };
@@ -307,6 +314,12 @@ fn record(cx: &Context, name: &str, wanted: &ClusterSpec) -> CliResult<bool> {
     let inventory = cx.inventory()?;
     let mut locked = inventory.lock()?;
     match locked.clusters.get_mut(name) {
+        Some(existing) if existing.state == ClusterState::Terminating => Err(CliError::usage(
+            format!("cluster {name} is being torn down"),
+        )
+        .with_hint(format!(
+            "finish with `computectl down --cluster {name}`, then run `up` again"
+        ))),
         Some(existing) if existing.state != ClusterState::Down => {
             let diff = existing.differences(wanted);
             if !diff.is_empty() {
@@ -348,6 +361,10 @@ fn requests(input: &Input, type_id: &InstanceTypeId, ref_ids: &[RefId]) -> Vec<C
 }
 
 /// Runs the group create with a progress bar; counts the nodes actually created.
+///
+/// The first Ctrl-C cancels the group create, which stops launching, rolls back what this
+/// run created and returns a cancelled [`GroupError`]; a second one exits at once (130),
+/// saying which nodes may remain.
 fn create(
     cx: &Context,
     provider: &Arc<dyn Provider>,
@@ -355,26 +372,109 @@ fn create(
     requests: Vec<CreateInstance>,
     args: &UpArgs,
     created: &AtomicUsize,
+    interrupts: Interrupts,
 ) -> CliResult<Result<Vec<Instance>, GroupError>> {
     let bar = progress::bar(
         u64::from(input.nodes),
         format!("starting {}", input.cluster),
     );
     let counter = Arc::new(AtomicUsize::new(0));
+    let live = Arc::new(Mutex::new(BTreeSet::new()));
+    let cancellation = Cancellation::new();
     let options = GroupOptions::new()
         .with_concurrency(args.concurrency)
         .with_wait(cx.wait_options(Duration::from_secs(args.timeout)))
+        .with_cancellation(cancellation.clone())
         .with_progress({
             let bar = bar.clone();
             let counter = Arc::clone(&counter);
-            move |event| on_event(&bar, &counter, event)
+            let live = Arc::clone(&live);
+            move |event| {
+                track(&live, event);
+                on_event(&bar, &counter, event);
+            }
         });
 
-    let result =
-        cx.block_on(async { Ok(create_group(Arc::clone(provider), requests, options).await) });
+    let watch = on_interrupts(
+        interrupts,
+        cancellation.clone(),
+        bar.clone(),
+        input.cluster.clone(),
+        live,
+    );
+    let result = cx.block_on(async {
+        let watcher = tokio::spawn(watch);
+        let result = create_group(Arc::clone(provider), requests, options).await;
+        watcher.abort();
+        Ok(result)
+    });
     bar.finish_and_clear();
     created.store(counter.load(Ordering::Relaxed), Ordering::Relaxed);
+    if cancellation.is_cancelled() && matches!(result, Ok(Ok(_))) {
+        eprintln!(
+            "note: interrupted after every node was running; cluster {} is up (remove it \
+             with `computectl down --cluster {}`)",
+            input.cluster, input.cluster
+        );
+    }
     result
+}
+
+/// Keeps the ids of the nodes this run created and has not yet seen removed.
+fn track(live: &Mutex<BTreeSet<InstanceId>>, event: &GroupEvent) {
+    let mut live = live
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match event {
+        GroupEvent::Created { instance_id, .. } => {
+            live.insert(instance_id.clone());
+        }
+        GroupEvent::Removed { instance_id } => {
+            live.remove(instance_id);
+        }
+        _ => {}
+    }
+}
+
+/// Cancels the group create on the first Ctrl-C; exits the process on the second.
+async fn on_interrupts(
+    mut interrupts: Interrupts,
+    cancellation: Cancellation,
+    bar: indicatif::ProgressBar,
+    cluster: String,
+    live: Arc<Mutex<BTreeSet<InstanceId>>>,
+) {
+    interrupts.next().await;
+    bar.suspend(|| {
+        eprintln!(
+            "interrupted: rolling back the nodes this run created (press Ctrl-C again to \
+             stop at once)"
+        );
+    });
+    cancellation.cancel();
+
+    interrupts.next().await;
+    bar.finish_and_clear();
+    let left: Vec<InstanceId> = live
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .cloned()
+        .collect();
+    let what = if left.is_empty() {
+        "no node was seen created, but a create in flight may still make one".to_owned()
+    } else {
+        format!("may remain: {}", ids(&left))
+    };
+    CliError::interrupted(format!(
+        "interrupted again: stopped before the roll-back finished; cluster {cluster}: {what}"
+    ))
+    .with_hint(format!(
+        "remove what is left with `computectl down --cluster {cluster}`; `computectl sweep` \
+         lists anything else this SDK left"
+    ))
+    .report();
+    std::process::exit(i32::from(EXIT_INTERRUPTED));
 }
 
 /// Moves the progress bar along with the group create's events.
@@ -437,14 +537,22 @@ fn after_failure(cx: &Context, name: &str, is_new: bool, err: GroupError) -> Cli
     };
     let message = format!("cluster {name} {what}: {}", summarize(&err));
     let refused = is_refused(&err);
+    let cancelled = err.is_cancelled();
     let converted = CliError::from(Error::from(err));
-    let err = if converted.code() == crate::error::EXIT_USAGE {
+    let err = if cancelled {
+        CliError::interrupted(message)
+    } else if converted.code() == crate::error::EXIT_USAGE {
         CliError::usage(message)
     } else {
         CliError::failed(message)
     };
-    if refused && let Some(hint) = converted.hint() {
+    if refused
+        && !cancelled
+        && let Some(hint) = converted.hint()
+    {
         err.with_hint(hint)
+    } else if nothing_remains && cancelled {
+        err.with_hint("nothing was left behind; run `up` again to create the cluster")
     } else if nothing_remains {
         err.with_hint("nothing was left behind; fix the cause and run `up` again")
     } else if clean {
@@ -467,6 +575,9 @@ fn is_refused(err: &GroupError) -> bool {
 
 /// Says what failed and what was cleaned up, listing ids only when they are few.
 fn summarize(err: &GroupError) -> String {
+    if is_refused(err) && err.is_cancelled() {
+        return "interrupted before any node was created; nothing was created".to_owned();
+    }
     if is_refused(err) {
         return format!("{}; nothing was created", err.cause());
     }
@@ -478,8 +589,12 @@ fn summarize(err: &GroupError) -> String {
             first.kind(),
             first.message()
         ),
+        None if err.is_cancelled() => "interrupted".to_owned(),
         None => err.cause().to_string(),
     };
+    if err.is_cancelled() && !failures.is_empty() {
+        text.push_str("; interrupted");
+    }
     if !err.not_started().is_empty() {
         text.push_str(&format!("; {} not started", err.not_started().len()));
     }

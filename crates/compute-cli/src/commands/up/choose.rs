@@ -12,7 +12,7 @@ use crate::{
 };
 use compute_catalog::{PlanRequest, plan};
 use compute_provider::{InstanceTypeFilter, Provider};
-use compute_types::{InstanceType, InstanceTypeId, LocationId};
+use compute_types::{InstanceType, InstanceTypeId, LocationId, PriceScope};
 
 /// The type `up` will launch, and a line saying why when it was picked for the user.
 #[derive(Debug)]
@@ -69,7 +69,33 @@ fn by_type(
         .into_iter()
         .filter(|t| exact.as_ref().is_none_or(|id| &t.id == id))
         .collect();
-    // Available first, then cheapest whole-instance price, then id.
+    rank(&mut candidates);
+    let partial = candidates
+        .iter()
+        .filter(|t| t.price_scope != PriceScope::Instance)
+        .count();
+
+    let count = candidates.len();
+    let Some(chosen) = candidates.into_iter().next() else {
+        let place = location.map(|l| format!(" in {l}")).unwrap_or_default();
+        return Err(
+            CliError::usage(format!("unknown instance type `{text}`{place}"))
+                .with_hint("list the types with `computectl types`"),
+        );
+    };
+    let note = place_note(&chosen, count, partial);
+    Ok(Choice {
+        instance_type: chosen,
+        note,
+    })
+}
+
+/// Orders the places of one type: available first, then a whole-instance price (cheapest
+/// first) before none, then id.
+///
+/// A price covering only the accelerators is no instance price (`plan` rejects it), so it
+/// never ranks a place: such places come after every whole-instance price, by id.
+fn rank(candidates: &mut [InstanceType]) {
     candidates.sort_by(|a, b| {
         let key = |t: &InstanceType| (!t.available, t.instance_price(false).map(|p| p.amount));
         let (ka, kb) = (key(a), key(b));
@@ -81,30 +107,47 @@ fn by_type(
         };
         ka.0.cmp(&kb.0).then(by_price).then_with(|| a.id.cmp(&b.id))
     });
+}
 
-    let count = candidates.len();
-    let Some(chosen) = candidates.into_iter().next() else {
-        let place = location.map(|l| format!(" in {l}")).unwrap_or_default();
-        return Err(
-            CliError::usage(format!("unknown instance type `{text}`{place}"))
-                .with_hint("list the types with `computectl types`"),
-        );
+/// Says why `chosen` was picked among `count` places, `partial` of which list only an
+/// accelerator price; none when there was no choice and nothing to warn about.
+fn place_note(chosen: &InstanceType, count: usize, partial: usize) -> Option<String> {
+    let (name, place) = (chosen.name(), chosen.location());
+    let Some(price) = chosen.instance_price(false) else {
+        let accelerators = "the accelerators only (the host is billed on top)";
+        let why = match (count, partial) {
+            (1, 0) => format!("note: {name} in {place}: no whole-instance price is listed"),
+            (1, _) => format!("note: {name} in {place}: the listed price covers {accelerators}"),
+            (_, 0) => format!(
+                "picked {name} in {place}, the first by id of {count} places: none lists a \
+                 whole-instance price"
+            ),
+            _ if partial == count => format!(
+                "picked {name} in {place}, the first by id of {count} places: each lists a \
+                 price for {accelerators}"
+            ),
+            _ => format!(
+                "picked {name} in {place}, the first by id of {count} places: none lists a \
+                 whole-instance price ({partial} list a price for {accelerators})"
+            ),
+        };
+        return Some(format!("{why}, so its price per node is unknown"));
     };
-    let note = (count > 1).then(|| {
-        format!(
-            "picked {} in {} (cheapest of {count} places it is offered{})",
-            chosen.name(),
-            chosen.location(),
-            chosen
-                .instance_price(false)
-                .map(|p| format!(", {} per node", PriceView::from(p).per_hour()))
-                .unwrap_or_default()
-        )
-    });
-    Ok(Choice {
-        instance_type: chosen,
-        note,
-    })
+    if count == 1 {
+        return None;
+    }
+    let ranked_last = match partial {
+        0 => String::new(),
+        n => format!(
+            "; {} only an accelerator price, ranked after every whole-instance price",
+            plural(n as u64, "place lists", "places list")
+        ),
+    };
+    Some(format!(
+        "picked {name} in {place} (cheapest of {count} places it is offered, {} per \
+         node{ranked_last})",
+        PriceView::from(price).per_hour()
+    ))
 }
 
 /// Picks the cheapest catalog offer of `per_node` GPUs of `gpu` for `nodes` nodes.
@@ -150,4 +193,72 @@ fn by_gpu(
         instance_type: best.instance_type.clone(),
         note: Some(note),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use compute_types::Bytes;
+
+    fn offer(location: &str, price: &str, scope: PriceScope) -> InstanceType {
+        let id = InstanceTypeId::builder("gcp", location, "h100-x8")
+            .build()
+            .unwrap();
+        let mut t = InstanceType::new(id, 0, Bytes::ZERO);
+        t.available = true;
+        t.price = Some(price.parse().unwrap());
+        t.price_scope = scope;
+        t
+    }
+
+    #[test]
+    fn an_accelerator_price_ranks_after_every_whole_instance_price() {
+        let mut places = vec![
+            offer("a-cheap-partial", "10", PriceScope::AcceleratorsOnly),
+            offer("b-dear-whole", "90", PriceScope::Instance),
+            offer("c-cheap-whole", "40", PriceScope::Instance),
+        ];
+
+        rank(&mut places);
+        let note = place_note(&places[0], 3, 1).unwrap();
+
+        let order: Vec<&str> = places.iter().map(|t| t.location().as_str()).collect();
+        assert_eq!(order, ["c-cheap-whole", "b-dear-whole", "a-cheap-partial"]);
+        assert!(
+            note.starts_with("picked h100-x8 in c-cheap-whole (cheapest of 3"),
+            "{note}"
+        );
+        assert!(note.contains("40.00 USD/h per node"), "{note}");
+        assert!(
+            note.contains("1 place lists only an accelerator price"),
+            "{note}"
+        );
+    }
+
+    #[test]
+    fn a_place_with_only_an_accelerator_price_is_never_called_cheapest() {
+        let mut places = vec![
+            offer("b", "10", PriceScope::AcceleratorsOnly),
+            offer("a", "30", PriceScope::AcceleratorsOnly),
+        ];
+
+        rank(&mut places);
+        let many = place_note(&places[0], 2, 2).unwrap();
+        let one = place_note(&places[0], 1, 1).unwrap();
+
+        assert_eq!(
+            places[0].location().as_str(),
+            "a",
+            "by id, not by the partial price"
+        );
+        for note in [&many, &one] {
+            assert!(
+                !note.contains("cheapest") && !note.contains("USD"),
+                "{note}"
+            );
+            assert!(note.contains("accelerators only"), "{note}");
+            assert!(note.contains("price per node is unknown"), "{note}");
+        }
+        assert!(many.contains("first by id of 2 places"), "{many}");
+    }
 }
