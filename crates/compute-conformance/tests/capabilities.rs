@@ -183,10 +183,7 @@ impl ChangeInstanceType for Shaped {
 
 fn fake() -> Arc<dyn Provider> {
     let fake = FakeProvider::builder()
-        .boot_delay(Duration::from_millis(20))
-        .stop_delay(Duration::from_millis(10))
-        .reboot_delay(Duration::from_millis(10))
-        .terminate_delay(Duration::from_millis(10))
+        .short_delays()
         .build()
         .expect("the fake builds");
     Arc::new(fake)

@@ -11,10 +11,7 @@ use compute_provider::Provider;
 /// The fake standing in for a cloud, with short delays.
 fn provider() -> Arc<dyn Provider> {
     let fake = FakeProvider::builder()
-        .boot_delay(Duration::from_millis(20))
-        .stop_delay(Duration::from_millis(10))
-        .reboot_delay(Duration::from_millis(10))
-        .terminate_delay(Duration::from_millis(10))
+        .short_delays()
         .rate_limit(2_000)
         .build()
         .expect("the fake builds");

@@ -14,10 +14,7 @@ use compute_provider::Provider;
 /// A fake with short, real delays, so pending and stopping are observable.
 fn fake() -> Arc<dyn Provider> {
     let fake = FakeProvider::builder()
-        .boot_delay(Duration::from_millis(20))
-        .stop_delay(Duration::from_millis(10))
-        .reboot_delay(Duration::from_millis(10))
-        .terminate_delay(Duration::from_millis(10))
+        .short_delays()
         .rate_limit(2_000)
         .build()
         .expect("the fake builds");

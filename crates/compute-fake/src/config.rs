@@ -335,6 +335,16 @@ impl FakeConfig {
             .reboot_delay(Duration::ZERO)
     }
 
+    /// Sets short, real delays (20 ms to boot, 10 ms to stop, reboot or terminate): fast
+    /// enough for test suites, slow enough that `pending` and `stopping` can be observed,
+    /// as the conformance suite's lifecycle cases need.
+    pub fn short_delays(self) -> Self {
+        self.boot_delay(Duration::from_millis(20))
+            .stop_delay(Duration::from_millis(10))
+            .reboot_delay(Duration::from_millis(10))
+            .terminate_delay(Duration::from_millis(10))
+    }
+
     /// Sets the quota of every location without its own (default
     /// [`QuotaLimits::DEFAULT`]: 64 instances and 256 GPUs).
     pub fn default_quota(mut self, limits: QuotaLimits) -> Self {

@@ -12,10 +12,7 @@ use compute_provider::Provider;
 /// a rate limit well above what the cases send, so only the burst case meets it.
 fn provider() -> Arc<dyn Provider> {
     let fake = FakeProvider::builder()
-        .boot_delay(Duration::from_millis(20))
-        .stop_delay(Duration::from_millis(10))
-        .reboot_delay(Duration::from_millis(10))
-        .terminate_delay(Duration::from_millis(10))
+        .short_delays()
         .rate_limit(2_000)
         .build()
         .expect("the fake's configuration is valid");
