@@ -1,10 +1,10 @@
 //! `computectl down`: terminate every node of a cluster, wait until they are gone.
 
-use std::{collections::BTreeSet, time::Duration};
+use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{check_cluster_name, known_cluster, node_order};
+use super::{check_cluster_name, cluster_instances, known_cluster};
 use crate::{
     cli::DownArgs,
     context::Context,
@@ -14,8 +14,8 @@ use crate::{
     progress,
     views::plural,
 };
-use compute_provider::{ListInstances, Provider, wait_until_all_gone};
-use compute_types::{Instance, InstanceId, InstanceState, RefId, TAG_CLUSTER};
+use compute_provider::{Provider, wait_until_all_gone};
+use compute_types::{Instance, InstanceId, InstanceState};
 
 /// The JSON document of `down`.
 #[derive(Debug, Serialize)]
@@ -113,14 +113,7 @@ async fn nodes_not_gone(
     name: &str,
     spec: &ClusterSpec,
 ) -> CliResult<Vec<Instance>> {
-    let filter = ListInstances::all().with_tag(TAG_CLUSTER, name)?;
-    let listed = provider.list_instances(&filter).await?;
-
-    let ref_ids: BTreeSet<&RefId> = spec.node_ref_ids.iter().collect();
-    let mut nodes: Vec<Instance> = listed
-        .into_iter()
-        .filter(|i| ref_ids.contains(i.ref_id()) && i.state() != InstanceState::Terminated)
-        .collect();
-    nodes.sort_by_key(node_order);
+    let mut nodes = cluster_instances(provider, name, spec, true).await?;
+    nodes.retain(|i| i.state() != InstanceState::Terminated);
     Ok(nodes)
 }

@@ -118,13 +118,10 @@ pub(super) fn run(cx: &Context, args: &UpArgs) -> CliResult {
     report(cx, &input.cluster, &spec, views, total, changed, notes)
 }
 
-/// Checks the cluster name, node count, rules, key file and location.
+/// Checks the cluster name, node names, rules, key file and location (clap's value
+/// parser has already held `--nodes` to its range).
 fn validate(cx: &Context, args: &UpArgs) -> CliResult<Input> {
     check_cluster_name(&args.cluster)?;
-    if args.nodes == 0 {
-        return Err(CliError::usage("--nodes must be at least 1")
-            .with_hint("e.g. --nodes 2 for a two-node cluster"));
-    }
     check_node_names(&args.cluster, args.nodes)?;
     let rules = args
         .allow
