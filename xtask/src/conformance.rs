@@ -346,8 +346,11 @@ spot                    | skip   |  0 ms
 
     #[test]
     fn the_case_list_is_read_from_the_suite() {
-        let sample = "macro_rules! __cases {\n    ($($mode:tt)*) => {\n        \
-            $crate::__expand_cases! { [$($mode)*]\n            a_case,\n            b_case,\n        }\n";
+        let sample = concat!(
+            "macro_rules! __cases {\n    ($($mode:tt)*) => {\n        ",
+            "$crate::__expand_cases! { [$($mode)*]\n",
+            "            a_case,\n            b_case,\n        }\n",
+        );
 
         let parsed = parse_case_list(sample);
         let real = suite_cases(&crate::repo_root()).unwrap();

@@ -61,9 +61,9 @@ impl LocationFilter {
 /// price, so it fails [`max_price`](Self::max_price) and sorts last. A spot query keeps only
 /// types offered as spot (with a spot price). A price in another currency than
 /// `max_price` is never compared: such types fail the filter, and
-/// [`Catalog::try_query`] reports a `max_price` in a currency the catalog does not use. Memory filters use the
-/// nominal per-GPU size (an H100 80GB counts 80 GiB on every cloud), and a type whose GPU
-/// memory is unknown fails them. An architecture filter passes only types that list it.
+/// [`Catalog::try_query`] reports a `max_price` in a currency the catalog does not use.
+/// Memory filters use the nominal per-GPU size (an H100 80GB counts 80 GiB on every
+/// cloud), and a type whose GPU memory is unknown fails them. An architecture filter passes only types that list it.
 ///
 /// ```
 /// use compute_catalog::{Catalog, Query, SortBy};
