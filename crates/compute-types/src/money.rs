@@ -131,7 +131,8 @@ impl Price {
         Self::new(amount, Currency::USD)
     }
 
-    /// Parses `"2.49"` (dollars), `"2.49 EUR"` or `"2.49EUR"`, naming `field` in errors.
+    /// Parses `"2.49"` (dollars), `"2.49 EUR"`, `"2.49EUR"` or `"2.49 eur"`, naming `field`
+    /// in errors.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidRequest`](crate::ErrorKind::InvalidRequest) naming `field` for a
@@ -146,7 +147,9 @@ impl Price {
         let currency = if code.is_empty() {
             Currency::USD
         } else {
-            Currency::new(code).map_err(|e| Error::invalid(field, e.message().to_owned()))?
+            // People write `5usd` as often as `5 USD`; the code itself is upper case.
+            Currency::new(&code.to_ascii_uppercase())
+                .map_err(|e| Error::invalid(field, e.message().to_owned()))?
         };
         let amount = Decimal::from_str(amount)
             .map_err(|_| Error::invalid(field, format!("`{amount}` is not a decimal amount")))?;
@@ -272,6 +275,8 @@ mod tests {
             Some("price")
         );
         assert_eq!("1EUR".parse::<Price>().unwrap(), "1 EUR".parse().unwrap());
+        assert_eq!("5usd".parse::<Price>().unwrap(), "5 USD".parse().unwrap());
+        assert_eq!("5 eur".parse::<Price>().unwrap().currency, Currency::EUR);
         assert_eq!("$2.5/h".parse::<Price>().unwrap().to_string(), "2.5 USD/h");
     }
 
