@@ -118,7 +118,9 @@ impl StateFile {
         })
     }
 
-    /// Loads the world, `None` when the file does not exist.
+    /// Loads the world, `None` when the file does not exist or is empty (holds nothing
+    /// but whitespace): a file made ahead of time with `touch` or `mktemp` records no world,
+    /// so starting a new one there loses nothing. Anything else must parse.
     ///
     /// # Errors
     /// `InvalidRequest` naming `state_file` for a corrupt file, `Unsupported` for a newer
@@ -134,6 +136,9 @@ impl StateFile {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.io_error("read it", e)),
         };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
         let sig = sig.ok_or_else(|| self.corrupt("it vanished while being read"))?;
 
         let header: Header = serde_json::from_slice(&bytes).map_err(|e| self.corrupt(e))?;

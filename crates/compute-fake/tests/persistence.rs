@@ -196,6 +196,24 @@ async fn a_corrupt_file_is_an_error_naming_it_and_is_kept() {
 }
 
 #[tokio::test]
+async fn an_empty_file_starts_a_new_world_and_is_then_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    fs::write(&path, "").unwrap();
+
+    let fake = FakeProvider::open(&path, config()).unwrap();
+    let created = fake.create_instance(&req("empty-0")).await.unwrap();
+
+    let written = fs::read_to_string(&path).unwrap();
+    assert!(written.contains("format_version"), "{written}");
+    let again = FakeProvider::open(&path, config()).unwrap();
+    assert_eq!(
+        again.get_instance(created.id()).await.unwrap().id(),
+        created.id()
+    );
+}
+
+#[tokio::test]
 async fn a_newer_format_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.json");
