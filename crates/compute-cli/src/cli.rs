@@ -165,12 +165,33 @@ Examples:
 /// Most nodes one cluster may have.
 pub(crate) const MAX_NODES: u32 = 100_000;
 
-/// Parses a node count, a whole number from 1 to [`MAX_NODES`], with the same message for
-/// every command and every way to miss: `0`, `-1`, `4294967296`, `two`.
-#[derive(Debug, Clone, Copy)]
-struct NodesParser;
+/// Most GPUs one node may be asked to have: far above any shape sold today, low enough to
+/// catch a typo.
+pub(crate) const MAX_GPUS_PER_NODE: u32 = 1_024;
 
-impl clap::builder::TypedValueParser for NodesParser {
+/// Parses a count flag (`--nodes`, `--gpus`, `--gpus-per-node`), a whole number from 1 to
+/// `max`, with the same message for every command and every way to miss: `0`, `-1`,
+/// `4294967296`, `two`.
+#[derive(Debug, Clone, Copy)]
+struct CountParser {
+    flag: &'static str,
+    max: u32,
+}
+
+const NODES: CountParser = CountParser {
+    flag: "--nodes",
+    max: MAX_NODES,
+};
+const GPUS: CountParser = CountParser {
+    flag: "--gpus",
+    max: MAX_GPUS_PER_NODE,
+};
+const GPUS_PER_NODE: CountParser = CountParser {
+    flag: "--gpus-per-node",
+    max: MAX_GPUS_PER_NODE,
+};
+
+impl clap::builder::TypedValueParser for CountParser {
     type Value = u32;
 
     fn parse_ref(
@@ -181,10 +202,10 @@ impl clap::builder::TypedValueParser for NodesParser {
     ) -> Result<u32, clap::Error> {
         let text = value.to_string_lossy();
         match text.trim().parse::<u32>() {
-            Ok(n) if (1..=MAX_NODES).contains(&n) => Ok(n),
+            Ok(n) if (1..=self.max).contains(&n) => Ok(n),
             _ => {
-                let message =
-                    format!("--nodes must be at least 1 and at most {MAX_NODES}, not `{text}`");
+                let (flag, max) = (self.flag, self.max);
+                let message = format!("{flag} must be at least 1 and at most {max}, not `{text}`");
                 Err(
                     clap::Error::raw(clap::error::ErrorKind::ValueValidation, message)
                         .with_cmd(cmd),
@@ -213,7 +234,7 @@ pub(crate) struct TypesArgs {
     pub(crate) gpu: Option<String>,
 
     /// Only types with exactly this many GPUs.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = GPUS, allow_hyphen_values = true)]
     pub(crate) gpus: Option<u32>,
 
     /// Only types with at least this much memory per GPU, with a unit, e.g. 80GiB or 40GB.
@@ -255,11 +276,11 @@ pub(crate) struct PlanArgs {
     pub(crate) gpu: String,
 
     /// GPUs on each node.
-    #[arg(long, value_name = "G", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "G", value_parser = GPUS_PER_NODE, allow_hyphen_values = true)]
     pub(crate) gpus_per_node: u32,
 
     /// Number of nodes, 1 to 100000.
-    #[arg(long, value_name = "N", value_parser = NodesParser, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", value_parser = NODES, allow_hyphen_values = true)]
     pub(crate) nodes: u32,
 
     /// Most the whole cluster may cost per hour, e.g. 100, 100 USD or 90EUR (USD unless a
@@ -281,7 +302,7 @@ pub(crate) struct UpArgs {
     pub(crate) cluster: String,
 
     /// Number of nodes, 1 to 100000.
-    #[arg(long, value_name = "N", value_parser = NodesParser, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", value_parser = NODES, allow_hyphen_values = true)]
     pub(crate) nodes: u32,
 
     /// Instance type: a type name (e.g. gpu-8x-h100-sxm) or a full type id.
@@ -293,7 +314,13 @@ pub(crate) struct UpArgs {
     pub(crate) gpu: Option<String>,
 
     /// GPUs on each node; required with --gpu, and only valid with it.
-    #[arg(long, value_name = "G", requires = "gpu")]
+    #[arg(
+        long,
+        value_name = "G",
+        requires = "gpu",
+        value_parser = GPUS_PER_NODE,
+        allow_hyphen_values = true
+    )]
     pub(crate) gpus_per_node: Option<u32>,
 
     /// Location to launch in; default: wherever the chosen type is cheapest.
@@ -312,8 +339,14 @@ pub(crate) struct UpArgs {
     #[arg(long, value_name = "N", default_value_t = 8, hide = true)]
     pub(crate) concurrency: usize,
 
-    /// Give up waiting for the nodes after this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 1800)]
+    /// Give up waiting for the nodes after this many seconds (at least 1: a zero wait
+    /// would create nodes only to roll them back).
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 1800,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
     pub(crate) timeout: u64,
 }
 

@@ -150,19 +150,28 @@ impl CliError {
 /// Indented detail lines (missing arguments, possible values) join the message; the usage
 /// block and the pointer to `--help` are dropped (the hint names the right `--help`).
 fn fold_clap(text: &str) -> (String, Option<String>) {
-    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-    let first = lines.next().unwrap_or("invalid command line");
+    let mut lines = text.lines();
+    let first = lines.by_ref().map(str::trim).find(|l| !l.is_empty());
+    let first = first.unwrap_or("invalid command line");
     let mut message = first
         .strip_prefix("error:")
         .unwrap_or(first)
         .trim()
         .to_owned();
+
+    // The usage block runs from `Usage:` to the next blank line; it may hold several
+    // usage lines, all indented like details, and none of them belongs in the message.
     let mut details = Vec::new();
     let mut tip = None;
-    for line in lines {
-        if let Some(text) = line.strip_prefix("tip:") {
+    let mut in_usage = false;
+    for line in lines.map(str::trim) {
+        if line.is_empty() {
+            in_usage = false;
+        } else if line.starts_with("Usage:") {
+            in_usage = true;
+        } else if let Some(text) = line.strip_prefix("tip:") {
             tip = Some(text.trim().to_owned());
-        } else if !line.starts_with("Usage:") && !line.starts_with("For more information") {
+        } else if !in_usage && !line.starts_with("For more information") {
             details.push(line);
         }
     }

@@ -15,7 +15,7 @@ mod views;
 
 use std::{io::IsTerminal, process::ExitCode};
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, Parser, error::ErrorKind};
 use tracing_subscriber::{EnvFilter, filter::LevelFilter};
 
 use crate::{
@@ -29,8 +29,14 @@ fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        // --help and --version print to stdout and exit 0, as clap does them.
-        Err(err) if !err.use_stderr() => err.exit(),
+        // --help and --version print to stdout and exit 0, as clap does them; a bare
+        // `computectl` or `computectl firewall` prints that level's help and exits 2.
+        Err(err)
+            if !err.use_stderr()
+                || err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            err.exit()
+        }
         Err(err) => {
             let words: Vec<String> = args.iter().map(|a| a.to_string_lossy().into()).collect();
             let err = CliError::from_clap(&err, &Cli::command(), &words);

@@ -148,6 +148,7 @@ fn unknown_cluster() {
     for err in &errs {
         assert!(err.contains("unknown cluster `nope`"), "{err}");
         assert!(err.contains("hint: known clusters: real"), "{err}");
+        assert!(err.contains("listed by `computectl sweep`"), "{err}");
     }
     assert_eq!(std::fs::read(env.inventory()).unwrap(), inventory);
     assert_eq!(env.instances().len(), 1);
@@ -420,4 +421,74 @@ fn clap_hints_name_the_subcommand_and_keep_details() {
         "{port}"
     );
     assert!(typo.contains("'types'"), "{typo}");
+}
+
+#[test]
+fn usage_lines_never_leak_into_the_error() {
+    let env = Env::new();
+
+    let missing = env.fails("up --cluster x --nodes 1", 2);
+    let conflict = env.fails("up --cluster x --type t --gpus-per-node 8 --nodes 1", 2);
+
+    // `up` has two usage lines; neither may be glued onto the message.
+    for err in [&missing, &conflict] {
+        assert!(!err.contains("computectl up --cluster"), "{err}");
+        assert_eq!(err.lines().count(), 2, "an error and a hint: {err}");
+    }
+    assert!(missing.contains("<--type <ID>|--gpu <MODEL>>"), "{missing}");
+    assert!(conflict.contains("cannot be used with"), "{conflict}");
+}
+
+#[test]
+fn a_missing_subcommand_prints_that_level_s_help() {
+    for (args, usage) in [
+        (&[][..], "Usage: computectl [OPTIONS] <COMMAND>"),
+        (
+            &["firewall"][..],
+            "Usage: computectl firewall [OPTIONS] <COMMAND>",
+        ),
+    ] {
+        let mut bare = assert_cmd::Command::cargo_bin("computectl").expect("binary");
+        let out = bare.args(args).output().expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(usage), "{args:?}: {stderr}");
+        assert!(stderr.contains("Commands:"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("error:"), "{args:?}: {stderr}");
+    }
+
+    // With options but no command, one error line lists the commands.
+    let err = Env::new().fails("-o json", 2);
+    assert!(err.contains("types, locations, plan, up"), "{err}");
+}
+
+#[test]
+fn count_flags_share_one_rule() {
+    let env = Env::new();
+
+    let cases = [
+        (
+            "plan --gpu H100 --gpus-per-node 0 --nodes 1",
+            "--gpus-per-node",
+        ),
+        (
+            "up --cluster z --gpu H100 --gpus-per-node 0 --nodes 1",
+            "--gpus-per-node",
+        ),
+        ("types --gpus -1", "--gpus"),
+        ("plan --gpu H100 --gpus-per-node 8 --nodes 0", "--nodes"),
+        ("up --cluster z --type t --nodes 100001", "--nodes"),
+    ];
+
+    for (line, flag) in cases {
+        let err = env.fails(line, 2);
+        assert!(
+            err.contains(&format!("error: {flag} must be at least 1 and at most")),
+            "{err}"
+        );
+    }
+    let zero_wait = env.fails("up --cluster z --type gpu-1x-l4 --nodes 1 --timeout 0", 2);
+    assert!(zero_wait.contains("--timeout"), "{zero_wait}");
+    assert!(env.instances().is_empty(), "nothing was created");
 }

@@ -70,11 +70,14 @@ pub(crate) fn known_cluster<'a>(clusters: &'a Clusters, name: &str) -> CliResult
             .filter(|(_, spec)| spec.state != ClusterState::Down)
             .map(|(name, _)| name.as_str())
             .collect();
-        let hint = if live.is_empty() {
+        let known = if live.is_empty() {
             "no cluster is up; create one with `computectl up`".to_owned()
         } else {
             format!("known clusters: {}", live.join(", "))
         };
+        // Nodes whose cluster record was lost carry our tags but no cluster knows them.
+        let hint =
+            format!("{known}; nodes no cluster record knows are listed by `computectl sweep`");
         CliError::usage(format!("unknown cluster `{name}`")).with_hint(hint)
     })
 }
