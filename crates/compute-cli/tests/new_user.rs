@@ -394,3 +394,47 @@ fn a_form_factor_filter_says_what_it_left_out() {
     assert!(sxm_note.contains(&note), "{sxm_note}");
     assert!(!all_note.contains("note:"), "{all_note}");
 }
+
+#[test]
+fn plan_says_what_a_form_factor_filter_left_out_too() {
+    let env = Env::new();
+    let count = |model: &str| {
+        let args = [
+            "--catalog",
+            CATALOGS,
+            "types",
+            "--gpu",
+            model,
+            "--gpus",
+            "8",
+            "-o",
+            "json",
+        ];
+        let (code, stdout, stderr) = run(&env, &args);
+        assert_eq!(code, 0, "{stderr}");
+        let doc: Value = serde_json::from_str(&stdout).unwrap();
+        doc["types"].as_array().unwrap().len()
+    };
+    let unknown = count("H100") - count("H100 SXM") - count("H100 PCIe") - count("H100 NVL");
+
+    let plan = [
+        "--catalog",
+        CATALOGS,
+        "plan",
+        "--gpu",
+        "H100 SXM",
+        "--gpus-per-node",
+        "8",
+        "--nodes",
+        "1",
+    ];
+    let (code, _, stderr) = run(&env, &plan);
+
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        unknown > 0,
+        "the real catalogs have 8-GPU H100 rows of unknown form factor"
+    );
+    let note = format!("note: {unknown} H100 types of unknown form factor are not shown");
+    assert!(stderr.contains(&note), "{stderr}");
+}

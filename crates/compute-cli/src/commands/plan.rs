@@ -8,7 +8,7 @@ use std::{
 
 use serde::Serialize;
 
-use super::types::{check_gpu, parse_max_price, query_error};
+use super::types::{check_gpu, note_unknown_variants, parse_max_price, query_error};
 use crate::{
     cli::PlanArgs,
     context::Context,
@@ -16,7 +16,7 @@ use crate::{
     output::{JSON_VERSION, table},
     views::{PriceView, TypeView, plural},
 };
-use compute_catalog::{Offer, Plan, PlanRequest, Rejected, try_plan};
+use compute_catalog::{Offer, Plan, PlanRequest, Query, Rejected, try_plan};
 use compute_types::Price;
 
 /// Most example types listed per rejection reason in the table.
@@ -79,6 +79,12 @@ pub(super) fn run(cx: &Context, args: &PlanArgs) -> CliResult {
     for warning in &plan.warnings {
         eprintln!("warning: {warning}");
     }
+    // The plan never sees types of another GPU; say when a form factor hid some.
+    let mut same_shape = Query::new().gpu(&args.gpu).gpu_count(args.gpus_per_node);
+    if let Some(location) = &args.location {
+        same_shape = same_shape.location(location);
+    }
+    note_unknown_variants(catalog, &same_shape, &args.gpu);
 
     if cx.out.is_json() {
         return cx.out.json(&plan_json(args, max_price, &plan));

@@ -168,7 +168,8 @@ fn currencies(catalog: &Catalog, spot: bool) -> Vec<Currency> {
 
 /// Says on stderr how many types a form factor or memory in `--gpu` left out only because
 /// the catalog does not know theirs (AWS and GCP rows often do not say SXM or PCIe).
-fn note_unknown_variants(catalog: &Catalog, query: &Query, model: &str) {
+/// `plan` says the same for the types its GPU filter leaves out.
+pub(super) fn note_unknown_variants(catalog: &Catalog, query: &Query, model: &str) {
     let Ok(wanted) = catalog.gpu_model(model) else {
         return;
     };
