@@ -438,3 +438,28 @@ fn plan_says_what_a_form_factor_filter_left_out_too() {
     let note = format!("note: {unknown} H100 types of unknown form factor are not shown");
     assert!(stderr.contains(&note), "{stderr}");
 }
+
+#[test]
+fn over_budget_candidates_share_one_line_whatever_their_totals() {
+    let env = Env::new();
+    let line =
+        format!("--catalog {CATALOGS} plan --gpu H100 --gpus-per-node 8 --nodes 1 --max-price 9");
+
+    let (table, _) = env.ok(&line);
+    let doc = env.json(&line);
+
+    let over = doc["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["reasons"].to_string().contains("is over 9 USD/h"))
+        .count();
+    let (_, _, counts) = rejection_summary(&table);
+    let lines: Vec<&String> = counts.keys().filter(|r| r.contains("is over")).collect();
+    assert!(
+        over > 1,
+        "several H100x8 types cost more than 9 USD/h: {doc}"
+    );
+    assert_eq!(lines, ["on-demand total is over 9 USD/h"], "{table}");
+    assert_eq!(counts["on-demand total is over 9 USD/h"], over, "{table}");
+}

@@ -16,7 +16,7 @@ use crate::{
     output::{JSON_VERSION, table},
     views::{PriceView, TypeView, plural},
 };
-use compute_catalog::{Offer, Plan, PlanRequest, Query, Rejected, try_plan};
+use compute_catalog::{Offer, Plan, PlanRequest, Query, RejectReason, Rejected, try_plan};
 use compute_types::Price;
 
 /// Most example types listed per rejection reason in the table.
@@ -138,7 +138,7 @@ fn rejected_json(rejected: &Rejected) -> RejectedJson {
 fn by_reason(rejected: &[Rejected]) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for candidate in rejected {
-        let reasons: BTreeSet<String> = candidate.reasons.iter().map(ToString::to_string).collect();
+        let reasons: BTreeSet<String> = candidate.reasons.iter().map(summary).collect();
         for reason in reasons {
             out.entry(reason)
                 .or_default()
@@ -146,6 +146,18 @@ fn by_reason(rejected: &[Rejected]) -> BTreeMap<String, Vec<String>> {
         }
     }
     out
+}
+
+/// A reason as the table groups it: over-budget candidates share one line whatever their
+/// totals (the JSON keeps each total).
+fn summary(reason: &RejectReason) -> String {
+    match reason {
+        RejectReason::OverBudget { max, spot, .. } => {
+            let market = if *spot { "spot" } else { "on-demand" };
+            format!("{market} total is over {max}")
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Offers as a ranked table, then rejections grouped by reason with a few examples.
