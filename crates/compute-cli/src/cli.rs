@@ -21,7 +21,7 @@ Exit codes: 0 success, 1 operation failed, 2 usage or invalid input.";
 /// computectl: find GPU capacity, launch clusters with a safe firewall, tear them down.
 #[derive(Debug, Parser)]
 #[command(name = "computectl", version, about, after_help = TOP_EXAMPLES)]
-#[command(propagate_version = true, max_term_width = 100)]
+#[command(max_term_width = 100)]
 pub(crate) struct Cli {
     /// Global options, valid before or after the command.
     #[command(flatten)]

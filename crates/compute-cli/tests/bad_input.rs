@@ -492,3 +492,18 @@ fn count_flags_share_one_rule() {
     assert!(zero_wait.contains("--timeout"), "{zero_wait}");
     assert!(env.instances().is_empty(), "nothing was created");
 }
+
+#[test]
+fn the_version_belongs_to_computectl_alone() {
+    let mut top = assert_cmd::Command::cargo_bin("computectl").expect("binary");
+    let out = top.arg("-V").output().expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+
+    assert!(out.status.success());
+    assert_eq!(
+        stdout.trim(),
+        format!("computectl {}", env!("CARGO_PKG_VERSION"))
+    );
+    let err = Env::new().fails("types -V", 2);
+    assert!(err.contains("'-V'"), "{err}");
+}
