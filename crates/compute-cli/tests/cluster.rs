@@ -235,6 +235,11 @@ fn up_picks_and_names_the_cheapest_type() {
         err.contains(&format!("picked {}", best["name"].as_str().unwrap())),
         "{err}"
     );
+
+    // A rerun keeps the cluster's type, so it has nothing to say about picking one.
+    let (_, again) = env.ok("up --cluster demo --gpu H100 --gpus-per-node 8 --nodes 1");
+    assert!(again.contains("already up with this spec"), "{again}");
+    assert!(!again.contains("picked"), "{again}");
 }
 
 #[test]

@@ -89,9 +89,6 @@ pub(super) fn run(cx: &Context, args: &UpArgs) -> CliResult {
     cx.warn_if_stale()?;
     let provider = cx.provider()?;
     let chosen = choose::instance_type(cx, &provider, args, input.location.as_ref())?;
-    if let Some(note) = &chosen.note {
-        eprintln!("{note}");
-    }
     let notes = notes(&input)?;
     warn_about_rules(&input)?;
 
@@ -100,6 +97,10 @@ pub(super) fn run(cx: &Context, args: &UpArgs) -> CliResult {
     let interrupts = cx.block_on(async { Interrupts::listen() })?;
     let wanted = spec_of(cx, &input, &chosen.instance_type)?;
     let is_new = record(cx, &input.cluster, &wanted)?;
+    // Why this type was picked is news only when the cluster is; a rerun keeps its type.
+    if let Some(note) = chosen.note.as_ref().filter(|_| is_new) {
+        eprintln!("{note}");
+    }
     let requests = requests(&input, &chosen.instance_type.id, &wanted.node_ref_ids);
 
     let created = AtomicUsize::new(0);
