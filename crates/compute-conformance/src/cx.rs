@@ -71,6 +71,17 @@ impl Config {
         Self::default()
     }
 
+    /// Deadlines sized for an in-memory provider such as the fake, so a regression fails
+    /// in seconds: polls at most 10 ms apart, 5 s to reach `running`, 1 s to settle, 60 s
+    /// per case.
+    pub fn in_memory() -> Self {
+        Self::new()
+            .with_poll_interval(Duration::from_millis(10))
+            .with_running_deadline(Duration::from_secs(5))
+            .with_settle_deadline(Duration::from_secs(1))
+            .with_case_deadline(Duration::from_secs(60))
+    }
+
     /// Sets the run id; by default one is made per test process. Use lower-case letters,
     /// digits and `-` only, starting with a letter, at most 20 characters.
     ///

@@ -2,7 +2,7 @@
 //! and checked: every case becomes an ignored test, run only with `--ignored` and
 //! `COMPUTE_CONFORMANCE_LIVE=1`.
 
-use std::{collections::BTreeSet, process::Command, sync::Arc, time::Duration};
+use std::{collections::BTreeSet, process::Command, sync::Arc};
 
 use compute_conformance::{Case, Config, all_cases};
 use compute_fake::FakeProvider;
@@ -19,12 +19,7 @@ fn provider() -> Arc<dyn Provider> {
 }
 
 fn config() -> Config {
-    Config::new()
-        .with_poll_interval(Duration::from_millis(10))
-        .with_running_deadline(Duration::from_secs(5))
-        .with_settle_deadline(Duration::from_secs(1))
-        .with_case_deadline(Duration::from_secs(60))
-        .with_rate_limit_burst(10_000)
+    Config::in_memory().with_rate_limit_burst(10_000)
 }
 
 compute_conformance::suite!(live fakecloud, || async { provider() }, config = config());

@@ -2,7 +2,7 @@
 //!
 //! `cargo xtask conformance --provider fake` runs this file and prints the report.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use compute_conformance::Config;
 use compute_fake::FakeProvider;
@@ -21,12 +21,7 @@ fn provider() -> Arc<dyn Provider> {
 
 /// Deadlines sized for an in-memory provider, so a regression fails in seconds.
 fn config() -> Config {
-    Config::new()
-        .with_poll_interval(Duration::from_millis(10))
-        .with_running_deadline(Duration::from_secs(5))
-        .with_settle_deadline(Duration::from_secs(1))
-        .with_case_deadline(Duration::from_secs(60))
-        .with_rate_limit_burst(10_000)
+    Config::in_memory().with_rate_limit_burst(10_000)
 }
 
 compute_conformance::suite!(fake, || async { provider() }, config = config());
