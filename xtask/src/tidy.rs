@@ -294,7 +294,7 @@ mod tests {
         let lines = [
             format!("let {MARKER}_LIST = 1;"),
             format!("x{BANNED}y"),
-            "todo!()".to_string(),
+            concat!("todo", "!()").to_string(),
         ];
 
         for line in &lines {
